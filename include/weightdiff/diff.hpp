@@ -1,0 +1,84 @@
+// Diffing two models: options in, per-tensor results and a summary out.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "weightdiff/dtype.hpp"
+#include "weightdiff/model.hpp"
+#include "weightdiff/stats.hpp"
+
+namespace weightdiff {
+
+enum class Status {
+  identical, close, different,
+  only_in_a, only_in_b, shape_mismatch, unsupported_dtype,
+};
+const char* status_name(Status s) noexcept;
+bool is_compared(Status s) noexcept;  // identical, close or different
+
+struct MapRule {
+  std::string pattern;      // ECMAScript regex, searched anywhere
+  std::string replacement;  // std::regex_replace format ($1, $&)
+};
+// Parses 'REGEX=REPL' (split at the first '='). Throws Error(usage).
+MapRule parse_map_rule(const std::string& spec);
+
+struct Progress {
+  uint64_t bytes_done = 0, bytes_total = 0;
+  std::string current;  // tensor name
+};
+
+struct DiffOptions {
+  std::optional<double> atol, rtol;  // override the per-dtype defaults
+  std::vector<MapRule> map;
+  std::vector<std::string> include, exclude;
+  HistRange hist;
+  unsigned threads = 0;  // 0 = CPUs in this process's affinity mask
+  std::string backend = "auto";  // auto | cpu | cuda
+  std::function<void(const Progress&)> on_progress;  // may be empty
+};
+
+struct TensorDiff {
+  std::string name;    // A's name (B's mapped name for only_in_b)
+  std::string name_b;  // B's original name ("" for only_in_a)
+  Status status = Status::identical;
+  std::string dtype_a, dtype_b;  // SPEC §5 names (the format's for unsupported); "" if absent
+  std::vector<uint64_t> shape_a, shape_b;
+  double atol = 0, rtol = 0;
+  std::optional<PairStats> stats;  // set for compared pairs
+  std::vector<std::string> failed;  // --fail-if conditions triggered
+};
+
+struct Summary {
+  uint64_t compared = 0, identical = 0, close = 0, different = 0;
+  uint64_t only_in_a = 0, only_in_b = 0, shape_mismatch = 0, unsupported_dtype = 0;
+  uint64_t elements = 0, mismatched = 0;
+  std::optional<double> max_abs;
+  std::string max_abs_tensor;
+  double dot = 0, sum_sq_a = 0, sum_sq_b = 0, sum_sq_diff = 0;
+  double cosine = 1, rel_l2 = 0;
+  std::vector<std::string> failed;
+  double seconds = 0;
+  uint64_t bytes_read = 0;
+};
+
+struct DiffResult {
+  std::vector<TensorDiff> tensors;  // sorted by name, byte-wise
+  Summary summary;
+  std::string backend;
+  unsigned threads = 0;
+  std::vector<std::string> notices;  // one-line notes for stderr (backend fallback, ...)
+};
+
+// Matches, computes and summarizes. Throws weightdiff::Error.
+DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt);
+
+// Number of CPUs in this process's affinity mask (at least 1).
+unsigned default_thread_count();
+
+}  // namespace weightdiff

@@ -1,0 +1,37 @@
+// TensorRef: where one tensor's bytes live. Loaders produce these after
+// validating every extent against the file; nothing copies tensor data.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "weightdiff/dtype.hpp"
+
+namespace weightdiff {
+
+class MappedFile;  // src/io/mapped_file.hpp
+
+struct TensorRef {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<uint64_t> shape;  // row-major; empty = scalar
+  uint64_t numel = 1;
+  std::shared_ptr<const MappedFile> file;  // null only when nbytes == 0
+  uint64_t offset = 0;                     // byte offset of element 0 in file
+  uint64_t nbytes = 0;                     // == dtype_storage_bytes(dtype, numel)
+  // Non-empty: a type the format defines but we cannot decode (its name in
+  // the format); the pair is reported as unsupported_dtype, never read.
+  std::string unsupported_dtype;
+
+  const std::byte* data() const noexcept;
+};
+
+// "4096x4096"; "" for a scalar.
+std::string shape_string(const std::vector<uint64_t>& shape);
+
+// Row-major coordinates of a flat index.
+std::vector<uint64_t> unravel_index(uint64_t flat, const std::vector<uint64_t>& shape);
+
+}  // namespace weightdiff

@@ -1,0 +1,46 @@
+// The backend interface: reduce a batch of chunk pairs into partial stats.
+//
+// The engine owns planning and merging; a backend only computes. Results are
+// the same bits whatever the backend's internal parallelism, because each
+// task's PairStats depends on the task alone.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "weightdiff/stats.hpp"
+#include "weightdiff/tensor.hpp"
+
+namespace weightdiff::backend {
+
+struct ChunkTask {
+  const TensorRef* a;
+  const TensorRef* b;
+  uint64_t first;  // flat index of the first element
+  uint64_t count;
+  double atol, rtol;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual unsigned threads() const = 0;
+  // out[i] receives the PairStats of tasks[i] (flat indices of its tensor).
+  // The backend may drop the tasks' pages from memory once it has read them.
+  virtual void reduce(std::span<const ChunkTask> tasks, const HistRange& hist,
+                      std::span<PairStats> out) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(unsigned threads);
+
+// "auto" | "cpu" | "cuda". `notice` receives a one-line message when "auto"
+// falls back to the CPU. Throws Error(backend) when the backend is unusable.
+std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
+                                      std::string* notice);
+
+// Backends compiled into this build, e.g. "cpu".
+std::string compiled_backends();
+
+}  // namespace weightdiff::backend

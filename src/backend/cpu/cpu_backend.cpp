@@ -1,0 +1,58 @@
+// The CPU backend: one task per chunk on a TBB arena of `threads` workers.
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include "backend/backend.hpp"
+#include "backend/cpu/fused_kernel.hpp"
+#include "io/mapped_file.hpp"
+
+namespace weightdiff::backend {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(unsigned threads) : threads_(threads), arena_(static_cast<int>(threads)) {}
+
+  std::string name() const override { return "cpu"; }
+  unsigned threads() const override { return threads_; }
+
+  void reduce(std::span<const ChunkTask> tasks, const HistRange& hist,
+              std::span<PairStats> out) override {
+    arena_.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, tasks.size(), 1),
+                        [&](const tbb::blocked_range<size_t>& r) {
+                          for (size_t i = r.begin(); i != r.end(); ++i) out[i] = run(tasks[i], hist);
+                        });
+    });
+  }
+
+ private:
+  static PairStats run(const ChunkTask& t, const HistRange& hist) {
+    const cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), t.b->data(), t.first,
+                             t.count,    t.atol,     t.rtol,      hist};
+    PairStats s = cpu::reduce_chunk(in);
+    // The chunk's pages are done with: keep the resident set bounded.
+    release(*t.a, t.first, t.count);
+    release(*t.b, t.first, t.count);
+    return s;
+  }
+
+  static void release(const TensorRef& t, uint64_t first, uint64_t count) {
+    if (!t.file) return;
+    const uint64_t bits = dtype_bits(t.dtype);
+    const uint64_t begin = first * bits / 8, end = (first + count) * bits / 8;
+    t.file->release(t.offset + begin, end - begin);
+  }
+
+  unsigned threads_;
+  tbb::task_arena arena_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(unsigned threads) {
+  return std::make_unique<CpuBackend>(threads);
+}
+
+}  // namespace weightdiff::backend

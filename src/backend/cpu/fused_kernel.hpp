@@ -1,0 +1,30 @@
+// The fused CPU pass over one chunk of a tensor pair, on float64 values.
+//
+// Determinism by construction: element j of a chunk always feeds lane j % 8
+// of every accumulator, and lanes are combined in one fixed order, so the
+// result does not depend on the SIMD width the compiler picked (SSE2, AVX2,
+// AVX-512 give the same bits), nor on threads (a chunk is one task).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "weightdiff/dtype.hpp"
+#include "weightdiff/stats.hpp"
+
+namespace weightdiff::cpu {
+
+struct ChunkInput {
+  DType dtype_a, dtype_b;
+  const std::byte* base_a;  // element 0 of each tensor
+  const std::byte* base_b;
+  uint64_t first;  // flat index of the chunk's first element
+  uint64_t count;
+  double atol, rtol;
+  HistRange hist;
+};
+
+// Computes the PairStats of the chunk (indices are flat tensor indices).
+PairStats reduce_chunk(const ChunkInput& in);
+
+}  // namespace weightdiff::cpu

@@ -1,0 +1,171 @@
+// diff_models: match, plan chunks, reduce them on a backend, merge in chunk
+// order, derive status and summary.
+#include <sched.h>
+
+#include <chrono>
+#include <thread>
+
+#include "backend/backend.hpp"
+#include "engine/chunk_plan.hpp"
+#include "match/match.hpp"
+#include "weightdiff/diff.hpp"
+#include "weightdiff/error.hpp"
+
+namespace weightdiff {
+
+const char* status_name(Status s) noexcept {
+  switch (s) {
+    case Status::identical: return "identical";
+    case Status::close: return "close";
+    case Status::different: return "different";
+    case Status::only_in_a: return "only_in_a";
+    case Status::only_in_b: return "only_in_b";
+    case Status::shape_mismatch: return "shape_mismatch";
+    case Status::unsupported_dtype: return "unsupported_dtype";
+  }
+  return "?";
+}
+
+bool is_compared(Status s) noexcept {
+  return s == Status::identical || s == Status::close || s == Status::different;
+}
+
+unsigned default_thread_count() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+std::string dtype_label(const TensorRef& t) {
+  return t.unsupported_dtype.empty() ? std::string(dtype_name(t.dtype)) : t.unsupported_dtype;
+}
+
+Tolerance pair_tolerance(const TensorRef& a, const TensorRef& b, const DiffOptions& opt) {
+  const Tolerance ta = default_tolerance(a.dtype), tb = default_tolerance(b.dtype);
+  return {opt.atol.value_or(std::max(ta.atol, tb.atol)),
+          opt.rtol.value_or(std::max(ta.rtol, tb.rtol))};
+}
+
+TensorDiff describe(const match::Entry& e) {
+  TensorDiff d;
+  d.name = e.name;
+  d.name_b = e.name_b;
+  if (e.a) d.dtype_a = dtype_label(*e.a), d.shape_a = e.a->shape;
+  if (e.b) d.dtype_b = dtype_label(*e.b), d.shape_b = e.b->shape;
+  if (!e.b) d.status = Status::only_in_a;
+  if (!e.a) d.status = Status::only_in_b;
+  if (e.a && e.b) {
+    if (!e.a->unsupported_dtype.empty() || !e.b->unsupported_dtype.empty())
+      d.status = Status::unsupported_dtype;
+    else if (e.a->shape != e.b->shape)
+      d.status = Status::shape_mismatch;
+    else
+      d.status = Status::identical;  // provisional: decided by the stats
+  }
+  return d;
+}
+
+Status status_of(const PairStats& s) {
+  if (s.equal == s.numel) return Status::identical;
+  return s.mismatched == 0 ? Status::close : Status::different;
+}
+
+void summarize(DiffResult& r) {
+  Summary& s = r.summary;
+  for (const auto& t : r.tensors) {
+    switch (t.status) {
+      case Status::identical: ++s.identical; break;
+      case Status::close: ++s.close; break;
+      case Status::different: ++s.different; break;
+      case Status::only_in_a: ++s.only_in_a; break;
+      case Status::only_in_b: ++s.only_in_b; break;
+      case Status::shape_mismatch: ++s.shape_mismatch; break;
+      case Status::unsupported_dtype: ++s.unsupported_dtype; break;
+    }
+    if (!is_compared(t.status)) continue;
+    const PairStats& p = *t.stats;
+    ++s.compared;
+    s.elements += p.numel;
+    s.mismatched += p.mismatched;
+    s.dot += p.dot;
+    s.sum_sq_a += p.sum_sq_a;
+    s.sum_sq_b += p.sum_sq_b;
+    s.sum_sq_diff += p.sum_sq_diff;
+    if (p.n_finite > 0 && (!s.max_abs || p.max_abs > *s.max_abs)) {
+      s.max_abs = p.max_abs;
+      s.max_abs_tensor = t.name;
+    }
+  }
+  s.cosine = cosine_of(s.dot, s.sum_sq_a, s.sum_sq_b);
+  s.rel_l2 = rel_l2_of(s.sum_sq_diff, s.sum_sq_a);
+}
+
+}  // namespace
+
+DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (opt.hist.lo >= opt.hist.hi || opt.hist.lo < -1022 || opt.hist.hi > 1024)
+    throw Error(Errc::usage, "--hist-range must be LO:HI with -1022 <= LO < HI <= 1024");
+  const unsigned threads = opt.threads ? opt.threads : default_thread_count();
+  std::string notice;
+  auto backend = backend::make_backend(opt.backend, threads, &notice);
+
+  const auto entries = match::match_tensors(a, b, opt);
+  DiffResult result;
+  result.backend = backend->name();
+  result.threads = backend->threads();
+  if (!notice.empty()) result.notices.push_back(notice);
+  result.tensors.reserve(entries.size());
+
+  std::vector<engine::PlannedPair> pairs;
+  std::vector<size_t> tensor_of_pair;
+  for (const auto& e : entries) {
+    result.tensors.push_back(describe(e));
+    TensorDiff& d = result.tensors.back();
+    if (d.status != Status::identical) continue;
+    const Tolerance tol = pair_tolerance(*e.a, *e.b, opt);
+    d.atol = tol.atol;
+    d.rtol = tol.rtol;
+    d.stats.emplace(opt.hist);
+    pairs.push_back({e.a, e.b, tol.atol, tol.rtol});
+    tensor_of_pair.push_back(result.tensors.size() - 1);
+  }
+
+  Progress progress;
+  for (const auto& p : pairs) progress.bytes_total += p.a->nbytes + p.b->nbytes;
+  engine::ChunkPlanner planner(pairs);
+  engine::Batch batch;
+  std::vector<PairStats> partial;
+  while (planner.next(batch)) {
+    partial.assign(batch.tasks.size(), PairStats(opt.hist));
+    backend->reduce(batch.tasks, opt.hist, partial);
+    for (size_t i = 0; i < batch.tasks.size(); ++i) {  // chunk order: deterministic
+      TensorDiff& d = result.tensors[tensor_of_pair[batch.pair_of_task[i]]];
+      d.stats->merge(partial[i]);
+    }
+    if (opt.on_progress) {
+      for (const auto& t : batch.tasks)
+        progress.bytes_done += (t.a->nbytes + t.b->nbytes) * t.count / std::max<uint64_t>(1, t.a->numel);
+      progress.current = batch.tasks.back().a->name;
+      opt.on_progress(progress);
+    }
+  }
+
+  for (const size_t ti : tensor_of_pair) {
+    TensorDiff& d = result.tensors[ti];
+    d.stats->numel = entries[ti].a->numel;  // also right for empty tensors (no chunk)
+    d.status = status_of(*d.stats);
+  }
+  result.summary.bytes_read = progress.bytes_total;
+  summarize(result);
+  result.summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace weightdiff

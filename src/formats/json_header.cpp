@@ -1,0 +1,69 @@
+#include "formats/json_header.hpp"
+
+#include <set>
+#include <vector>
+
+#include "weightdiff/error.hpp"
+
+namespace weightdiff::formats {
+namespace {
+
+// Returns the offset of the first byte that breaks UTF-8, or npos.
+size_t first_invalid_utf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) { ++i; continue; }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+    else return i;
+    if (n - i < len) return i;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+                          (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+nlohmann::json parse_strict_json(std::string_view text, const std::string& display) {
+  if (const size_t bad = first_invalid_utf8(text); bad != std::string_view::npos)
+    throw Error(Errc::malformed, "header is not valid UTF-8 (byte " + std::to_string(bad) + ")",
+                display);
+  std::vector<std::set<std::string>> keys;  // one set per open object
+  auto on_event = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& v) {
+    using E = nlohmann::json::parse_event_t;
+    if (ev == E::object_start) keys.emplace_back();
+    else if (ev == E::object_end) keys.pop_back();
+    else if (ev == E::key && !keys.back().insert(v.get<std::string>()).second)
+      throw Error(Errc::conflict, "duplicate key '" + v.get<std::string>() + "' in header",
+                  display);
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text.begin(), text.end(), on_event);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(Errc::malformed, std::string("header is not valid JSON: ") + e.what(), display);
+  }
+}
+
+uint64_t json_uint(const nlohmann::json& v, const std::string& what, const std::string& display,
+                   const std::string& tensor) {
+  if (!v.is_number_unsigned())
+    throw Error(Errc::malformed, what + " must be a non-negative integer, got " + v.dump(),
+                display, tensor);
+  return v.get<uint64_t>();
+}
+
+}  // namespace weightdiff::formats

@@ -1,0 +1,57 @@
+// Format detection: by content first (magic bytes / structure), then by name.
+#include <algorithm>
+#include <filesystem>
+
+#include "formats/hf_folder.hpp"
+#include "formats/safetensors.hpp"
+#include "io/mapped_file.hpp"
+#include "weightdiff/error.hpp"
+#include "weightdiff/model.hpp"
+
+namespace fs = std::filesystem;
+
+namespace weightdiff {
+namespace {
+
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Sorted by name, byte-wise; names unique; total bytes.
+void finalize(Model& m) {
+  std::sort(m.tensors.begin(), m.tensors.end(),
+            [](const TensorRef& x, const TensorRef& y) { return x.name < y.name; });
+  for (size_t i = 1; i < m.tensors.size(); ++i)
+    if (m.tensors[i].name == m.tensors[i - 1].name)
+      throw Error(Errc::conflict, "tensor name defined twice", m.path, m.tensors[i].name);
+  m.bytes = 0;
+  for (const auto& t : m.tensors) m.bytes += t.nbytes;
+}
+
+Model open_file(const std::string& path) {
+  if (has_suffix(path, ".index.json")) return formats::open_safetensors_index(path);
+  auto file = MappedFile::open(path, path);
+  if (formats::looks_like_safetensors(*file) || has_suffix(path, ".safetensors")) {
+    Model m;
+    m.path = path;
+    m.format = "safetensors";
+    auto st = formats::parse_safetensors(file);
+    m.tensors = std::move(st.tensors);
+    m.metadata = std::move(st.metadata);
+    return m;
+  }
+  throw Error(Errc::unsupported, "not a recognized model format (expected safetensors)", path);
+}
+
+}  // namespace
+
+Model open_model(const std::string& path) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) throw Error(Errc::io, "no such file or folder", path);
+  Model m = fs::is_directory(st) ? formats::open_safetensors_folder(path) : open_file(path);
+  finalize(m);
+  return m;
+}
+
+}  // namespace weightdiff

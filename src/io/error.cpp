@@ -1,0 +1,36 @@
+#include "weightdiff/error.hpp"
+
+namespace weightdiff {
+namespace {
+
+std::string compose(const std::string& what, const std::string& file,
+                    const std::string& tensor) {
+  std::string line;
+  if (!file.empty()) line += file + ": ";
+  if (!tensor.empty()) line += "tensor '" + tensor + "': ";
+  line += what;
+  return line;
+}
+
+}  // namespace
+
+const char* errc_name(Errc code) noexcept {
+  switch (code) {
+    case Errc::usage: return "usage";
+    case Errc::io: return "io";
+    case Errc::malformed: return "malformed";
+    case Errc::unsafe_path: return "unsafe_path";
+    case Errc::conflict: return "conflict";
+    case Errc::unsupported: return "unsupported";
+    case Errc::backend: return "backend";
+    case Errc::changed: return "changed";
+  }
+  return "unknown";
+}
+
+Error::Error(Errc code, const std::string& what, const std::string& file,
+             const std::string& tensor)
+    : std::runtime_error(compose(what, file, tensor)),
+      code_(code), file_(file), tensor_(tensor) {}
+
+}  // namespace weightdiff

@@ -1,0 +1,73 @@
+#include "io/mapped_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "weightdiff/error.hpp"
+
+namespace weightdiff {
+namespace {
+
+uint64_t page_size() {
+  static const uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
+                                                   const std::string& display) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) throw Error(Errc::io, std::string("cannot open: ") + std::strerror(errno), display);
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0)
+    throw Error(Errc::io, std::string("cannot stat: ") + std::strerror(errno), display);
+  if (!S_ISREG(st.st_mode)) throw Error(Errc::io, "not a regular file", display);
+
+  std::shared_ptr<MappedFile> m(new MappedFile());
+  m->display_ = display;
+  m->size_ = static_cast<uint64_t>(st.st_size);
+  if (m->size_ > 0) {
+    void* p = ::mmap(nullptr, m->size_, PROT_READ, MAP_SHARED, f.fd, 0);
+    if (p == MAP_FAILED)
+      throw Error(Errc::io, std::string("cannot map: ") + std::strerror(errno), display);
+    m->data_ = static_cast<const std::byte*>(p);
+  }
+  return m;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+}
+
+void MappedFile::will_need(uint64_t offset, uint64_t length) const noexcept {
+  if (data_ == nullptr || offset >= size_) return;
+  if (length > size_ - offset) length = size_ - offset;
+  const uint64_t begin = offset / page_size() * page_size();
+  ::madvise(const_cast<std::byte*>(data_) + begin, offset + length - begin, MADV_WILLNEED);
+}
+
+void MappedFile::release(uint64_t offset, uint64_t length) const noexcept {
+  if (data_ == nullptr || offset >= size_) return;
+  if (length > size_ - offset) length = size_ - offset;
+  // Only pages wholly inside the range: a neighbour tensor may share the edges.
+  const uint64_t begin = (offset + page_size() - 1) / page_size() * page_size();
+  const uint64_t end = (offset + length) / page_size() * page_size();
+  if (end > begin)
+    ::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
+}  // namespace weightdiff

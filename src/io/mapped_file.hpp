@@ -1,0 +1,42 @@
+// A read-only memory mapping of a whole file.
+//
+// Tensor data is referenced in place; the engine asks the kernel to prefetch
+// ranges ahead of use and to drop ranges already processed, which keeps the
+// resident set bounded whatever the file size.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace weightdiff {
+
+class MappedFile {
+ public:
+  // Opens and maps path. `display` is the path as the user should see it in
+  // messages. Throws Error(io) when it cannot.
+  static std::shared_ptr<const MappedFile> open(const std::string& path,
+                                                const std::string& display);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::byte* data() const noexcept { return data_; }
+  uint64_t size() const noexcept { return size_; }
+  const std::string& display_path() const noexcept { return display_; }
+
+  // Hints; failures are ignored (they only affect speed).
+  void will_need(uint64_t offset, uint64_t length) const noexcept;
+  // Drops the whole pages inside [offset, offset+length) from this process's
+  // resident set; the page cache keeps them, so a later read is still cheap.
+  void release(uint64_t offset, uint64_t length) const noexcept;
+
+ private:
+  MappedFile() = default;
+  const std::byte* data_ = nullptr;
+  uint64_t size_ = 0;
+  std::string display_;
+};
+
+}  // namespace weightdiff

@@ -1,0 +1,25 @@
+// Matching is pure: two catalogs and the options in, the list of entries out.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "weightdiff/diff.hpp"
+#include "weightdiff/model.hpp"
+
+namespace weightdiff::match {
+
+struct Entry {
+  std::string name;              // A's name, or B's mapped name when only in B
+  std::string name_b;            // B's original name ("" when only in A)
+  const TensorRef* a = nullptr;  // null: only in B
+  const TensorRef* b = nullptr;  // null: only in A
+};
+
+// Applies --map to B's names, the include/exclude filters to both sides,
+// and pairs by name. Sorted by name, byte-wise. Throws Error(usage) for a bad
+// regex or filters that leave nothing of a side that had tensors, and
+// Error(conflict) when two B tensors map to one name.
+std::vector<Entry> match_tensors(const Model& a, const Model& b, const DiffOptions& opt);
+
+}  // namespace weightdiff::match

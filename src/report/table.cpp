@@ -1,0 +1,131 @@
+// The terminal table: the worst tensors first, then a summary line and the
+// structural differences.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "weightdiff/error.hpp"
+#include "weightdiff/report.hpp"
+
+namespace weightdiff {
+namespace {
+
+// Metrics where a smaller value is worse.
+bool lower_is_worse(const std::string& m) { return m == "cosine" || m == "snr_db"; }
+
+std::string fmt(double v, const char* f = "%.3g") {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string fmt(const std::optional<double>& v) { return v ? fmt(*v) : "-"; }
+
+const char* color_of(Status s) {
+  switch (s) {
+    case Status::identical: return "\033[32m";
+    case Status::close: return "\033[36m";
+    case Status::different: return "\033[31m";
+    default: return "\033[33m";
+  }
+}
+
+struct Row {
+  const TensorDiff* t;
+  double key;  // NaN: undefined, sorted first (worst)
+};
+
+std::string dtypes(const TensorDiff& t) {
+  return t.dtype_a == t.dtype_b ? t.dtype_a : t.dtype_a + "/" + t.dtype_b;
+}
+
+std::string pad(const std::string& s, size_t w) {
+  return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
+}
+std::string lpad(const std::string& s, size_t w) {
+  return s.size() >= w ? s : std::string(w - s.size(), ' ') + s;
+}
+
+}  // namespace
+
+void check_sort_metric(const std::string& metric) {
+  const auto& names = numeric_tensor_metrics();
+  if (metric != "name" && std::find(names.begin(), names.end(), metric) == names.end())
+    throw Error(Errc::usage, "--sort '" + metric + "': not a numeric per-tensor metric");
+}
+
+void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions& opt) {
+  check_sort_metric(opt.sort);
+  const DiffResult& r = *ctx.result;
+  std::vector<Row> rows;
+  for (const auto& t : r.tensors) {
+    if (!is_compared(t.status)) continue;
+    const double key = opt.sort == "name" ? 0.0 : numeric_field(tensor_fields(t), opt.sort).value_or(NAN);
+    rows.push_back({&t, key});
+  }
+  const bool asc = lower_is_worse(opt.sort);
+  std::stable_sort(rows.begin(), rows.end(), [&](const Row& x, const Row& y) {
+    if (opt.sort == "name") return false;  // already by name
+    const bool xn = std::isnan(x.key), yn = std::isnan(y.key);
+    if (xn || yn) return xn && !yn;
+    return asc ? x.key < y.key : x.key > y.key;
+  });
+  const size_t shown = opt.top == 0 ? rows.size() : std::min(opt.top, rows.size());
+
+  size_t wname = 6;
+  for (size_t i = 0; i < shown; ++i) wname = std::max(wname, rows[i].t->name.size());
+  wname = std::min<size_t>(wname, 60);
+  const char* reset = opt.color ? "\033[0m" : "";
+  if (shown > 0) {
+    out << pad("tensor", wname) << "  " << pad("dtype", 9) << "  " << pad("shape", 14) << "  "
+        << lpad("max_abs", 9) << "  " << lpad("mean_abs", 9) << "  " << lpad("1-cos", 9) << "  "
+        << lpad("rel_l2", 9) << "  status\n";
+  }
+  for (size_t i = 0; i < shown; ++i) {
+    const TensorDiff& t = *rows[i].t;
+    const Metrics m = derive_metrics(*t.stats);
+    std::string name = t.name.size() > wname ? "…" + t.name.substr(t.name.size() - wname + 1) : t.name;
+    out << pad(name, wname) << "  " << pad(dtypes(t), 9) << "  " << pad(shape_string(t.shape_a), 14)
+        << "  " << lpad(fmt(m.max_abs), 9) << "  " << lpad(fmt(m.mean_abs), 9) << "  "
+        << lpad(fmt(1.0 - m.cosine), 9) << "  " << lpad(fmt(m.rel_l2), 9) << "  "
+        << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset;
+    if (!t.failed.empty()) {
+      out << "  fails:";
+      for (const auto& f : t.failed) out << ' ' << f;
+    }
+    out << '\n';
+  }
+  if (shown < rows.size()) out << "… " << rows.size() - shown << " more (--top 0 shows all)\n";
+
+  // Structural differences.
+  for (const auto& t : r.tensors) {
+    if (is_compared(t.status)) continue;
+    out << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset << "  " << t.name;
+    if (t.status == Status::only_in_b && t.name_b != t.name) out << " (B: " << t.name_b << ")";
+    if (t.status == Status::shape_mismatch)
+      out << "  [" << shape_string(t.shape_a) << "] vs [" << shape_string(t.shape_b) << "]";
+    if (t.status == Status::unsupported_dtype) out << "  " << t.dtype_a << " / " << t.dtype_b;
+    out << '\n';
+  }
+
+  const Summary& s = r.summary;
+  out << "compared " << s.compared << ": " << s.identical << " identical, " << s.close
+      << " close, " << s.different << " different";
+  if (s.only_in_a) out << "; only in A " << s.only_in_a;
+  if (s.only_in_b) out << "; only in B " << s.only_in_b;
+  if (s.shape_mismatch) out << "; shape mismatch " << s.shape_mismatch;
+  if (s.unsupported_dtype) out << "; unsupported " << s.unsupported_dtype;
+  out << " | max_abs " << fmt(s.max_abs);
+  if (s.max_abs) out << " (" << s.max_abs_tensor << ")";
+  out << ", 1-cos " << fmt(1.0 - s.cosine) << ", rel_l2 " << fmt(s.rel_l2) << " | "
+      << fmt(static_cast<double>(s.bytes_read) / 1e9, "%.2f") << " GB in "
+      << fmt(s.seconds, "%.2f") << " s on " << r.backend << '\n';
+  if (!s.failed.empty()) {
+    out << "--fail-if triggered by " << s.failed.size() << " ("
+        << s.failed.front() << (s.failed.size() > 1 ? ", …" : "") << ")\n";
+  }
+}
+
+}  // namespace weightdiff
