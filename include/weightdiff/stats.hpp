@@ -24,7 +24,7 @@ struct AbsHistogram {  // |d| over the finite pairs
   std::vector<uint64_t> counts;
 };
 
-struct ValueHistogram {  // x over that side's finite values (of finite pairs)
+struct ValueHistogram {  // x over that side's own finite values
   uint64_t zero = 0, under = 0, over = 0;
   std::vector<uint64_t> pos, neg;
 };
