@@ -109,8 +109,10 @@ void summarize(DiffResult& r) {
 
 DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (opt.hist.lo >= opt.hist.hi || opt.hist.lo < -1022 || opt.hist.hi > 1024)
-    throw Error(Errc::usage, "--hist-range must be LO:HI with -1022 <= LO < HI <= 1024");
+  // Inside the float64 exponent range with one spare exponent at each end:
+  // subnormals and overflowing differences then always count as under/over.
+  if (opt.hist.lo >= opt.hist.hi || opt.hist.lo < -1021 || opt.hist.hi > 1023)
+    throw Error(Errc::usage, "--hist-range must be LO:HI with -1021 <= LO < HI <= 1023");
   const unsigned threads = opt.threads ? opt.threads : default_thread_count();
   std::string notice;
   auto backend = backend::make_backend(opt.backend, threads, &notice);

@@ -51,6 +51,9 @@ Json model_json(const Model& m) {
               {"bytes", m.bytes}, {"metadata", meta}};
 }
 
+// Paths need not be UTF-8; replace what is not rather than fail the report.
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 Json optional_number(const std::optional<double>& v) { return v ? number(*v) : Json(nullptr); }
 
 }  // namespace
@@ -88,7 +91,7 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
   // small for models with many tensors.
   out << "{\n";
   for (auto it = j.begin(); it != j.end(); ++it)
-    out << Json(it.key()).dump() << ": " << it.value().dump() << ",\n";
+    out << Json(it.key()).dump() << ": " << dump(it.value()) << ",\n";
   out << "\"tensors\": [";
   bool first = true;
   for (const auto& t : r.tensors) {
@@ -100,7 +103,7 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
       row["hist_b"] = value_hist(t.stats->hist_b, o.hist);
       row["failed"] = t.failed;
     }
-    out << (first ? "\n" : ",\n") << row.dump();
+    out << (first ? "\n" : ",\n") << dump(row);
     first = false;
   }
   out << "\n]}\n";

@@ -1,5 +1,7 @@
 #include "backend/cpu/decode.hpp"
 
+#include "backend/cpu/decode_simd.hpp"
+
 #include <array>
 #include <bit>
 #include <cmath>
@@ -100,6 +102,10 @@ double bf16_to_f64(uint16_t bits) noexcept {
 double f8_to_f64(DType type, uint8_t bits) noexcept { return f8_table(type)[bits]; }
 
 void decode_to_f64(DType type, const std::byte* base, uint64_t first, size_t count, double* out) {
+  if (dtype_bits(type) >= 8) {
+    const size_t done = decode_simd(type, base + first * (dtype_bits(type) / 8), count, out);
+    first += done, count -= done, out += done;
+  }
   switch (type) {
     case DType::f64: std::memcpy(out, base + first * 8, count * 8); return;
     case DType::f32: return load_convert<float>(base, first, count, out);

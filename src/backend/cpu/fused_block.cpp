@@ -30,36 +30,74 @@ struct StatsAcc {
   V min_a[K], max_a[K], min_b[K], max_b[K], mx[K], mx_i[K], mrel[K];
 };
 
-template <bool kTail>
-HWY_INLINE void stats_step(StatsAcc& s, size_t k, V a, V b, V idx, V atol, V rtol, M live) {
+using DU = hn::RebindToUnsigned<D>;
+using VU = hn::Vec<DU>;
+
+// sign << 11 | biased exponent of each lane.
+HWY_INLINE VU exp_code(V x) { return hn::ShiftRight<52>(hn::BitCast(DU(), x)); }
+
+// f64 inputs only: subnormal -> exponent code 1 (keeping the sign).
+HWY_INLINE VU fix_subnormal(VU code, V x) {
+  const DU du;
+  const hn::Mask<DU> sub = hn::And(hn::Eq(hn::And(code, hn::Set(du, uint64_t{0x7FF})), hn::Zero(du)),
+                                   hn::RebindMask(du, hn::Ne(x, hn::Zero(D()))));
+  return hn::IfThenElse(sub, hn::Or(code, hn::Set(du, uint64_t{1})), code);
+}
+
+// kFast: every lane live and both sides finite (the common case: no masks).
+// kGeneral: every lane live. kTail: `live` masks lanes past the block's end.
+enum class Mode { kFast, kGeneral, kTail };
+
+template <Mode kMode, bool kF64>
+HWY_INLINE void stats_step(StatsAcc& s, BlockSlots& slots, size_t j, size_t k, V a, V b, V idx,
+                           V atol, V rtol, M live) {
   const D d;
+  const DI di;
   const V aa = hn::Abs(a), ab = hn::Abs(b);
-  M na = hn::IsNaN(a), nb = hn::IsNaN(b);
-  M fin = hn::And(hn::IsFinite(a), hn::IsFinite(b));
-  M eq = hn::Or(hn::Eq(a, b), hn::And(na, nb));
-  const V inf = hn::Set(d, HUGE_VAL);
-  M ia = hn::Eq(aa, inf), ib = hn::Eq(ab, inf);
-  if constexpr (kTail) {
-    na = hn::And(na, live), nb = hn::And(nb, live), fin = hn::And(fin, live);
-    eq = hn::And(eq, live), ia = hn::And(ia, live), ib = hn::And(ib, live);
-  }
   const V ad = hn::Abs(hn::Sub(b, a));
   const V tol = hn::Add(atol, hn::Mul(rtol, aa));  // two roundings: no FMA
-  // Fails: a finite pair out of tolerance, or a non-finite pair that is not
-  // equal (same infinity) nor both NaN.
-  const M fail = hn::Or(hn::AndNot(hn::Le(ad, tol), fin), hn::AndNot(hn::Or(fin, eq), live));
+  const M within = hn::Le(ad, tol);
+  VU cd = exp_code(ad), ca = exp_code(a), cb = exp_code(b);
+  V af = a, bf = b, adf = ad;
+  M fin = live;
+  if constexpr (kMode == Mode::kFast) {
+    s.n_fin[k] = hn::Add(s.n_fin[k], hn::Set(di, 1));
+    s.n_eq[k] = hn::Sub(s.n_eq[k], mask_i(hn::Eq(a, b)));
+    s.n_mis[k] = hn::Sub(s.n_mis[k], mask_i(hn::Not(within)));
+  } else {
+    const M fin_a = hn::And(hn::IsFinite(a), live), fin_b = hn::And(hn::IsFinite(b), live);
+    fin = hn::And(fin_a, fin_b);
+    const M na = hn::IsNaN(a), nb = hn::IsNaN(b);
+    const M eq = hn::And(hn::Or(hn::Eq(a, b), hn::And(na, nb)), live);
+    const V inf = hn::Set(d, HUGE_VAL);
+    // Fails: a finite pair out of tolerance, or a non-finite pair that is not
+    // equal (same infinity) nor both NaN.
+    const M fail = hn::Or(hn::AndNot(within, fin), hn::AndNot(hn::Or(fin, eq), live));
+    s.n_nan_a[k] = hn::Sub(s.n_nan_a[k], mask_i(hn::And(na, live)));
+    s.n_nan_b[k] = hn::Sub(s.n_nan_b[k], mask_i(hn::And(nb, live)));
+    s.n_inf_a[k] = hn::Sub(s.n_inf_a[k], mask_i(hn::And(hn::Eq(aa, inf), live)));
+    s.n_inf_b[k] = hn::Sub(s.n_inf_b[k], mask_i(hn::And(hn::Eq(ab, inf), live)));
+    s.n_eq[k] = hn::Sub(s.n_eq[k], mask_i(eq));
+    s.n_fin[k] = hn::Sub(s.n_fin[k], mask_i(fin));
+    s.n_mis[k] = hn::Sub(s.n_mis[k], mask_i(fail));
+    af = hn::IfThenElseZero(fin, a);
+    bf = hn::IfThenElseZero(fin, b);
+    adf = hn::IfThenElseZero(fin, ad);
+    if constexpr (kF64) {
+      // |d| of a finite pair may overflow to inf (counted `over`); that of a
+      // non-finite pair is not counted.
+      const DU du;
+      const VU inf_code = hn::Set(du, uint64_t{0x7FF});
+      cd = hn::IfThenElse(hn::RebindMask(du, fin), hn::Min(cd, hn::Set(du, uint64_t{0x7FE})),
+                          inf_code);
+    }
+  }
+  if constexpr (kF64) {
+    cd = fix_subnormal(cd, ad), ca = fix_subnormal(ca, a), cb = fix_subnormal(cb, b);
+  }
+  const VU packed = hn::Or(cd, hn::Or(hn::ShiftLeft<16>(ca), hn::ShiftLeft<32>(cb)));
+  hn::Store(packed, DU(), slots.packed + j);
 
-  s.n_nan_a[k] = hn::Sub(s.n_nan_a[k], mask_i(na));
-  s.n_nan_b[k] = hn::Sub(s.n_nan_b[k], mask_i(nb));
-  s.n_inf_a[k] = hn::Sub(s.n_inf_a[k], mask_i(ia));
-  s.n_inf_b[k] = hn::Sub(s.n_inf_b[k], mask_i(ib));
-  s.n_eq[k] = hn::Sub(s.n_eq[k], mask_i(eq));
-  s.n_fin[k] = hn::Sub(s.n_fin[k], mask_i(fin));
-  s.n_mis[k] = hn::Sub(s.n_mis[k], mask_i(fail));
-
-  const V adf = hn::IfThenElseZero(fin, ad);
-  const V af = hn::IfThenElseZero(fin, a);
-  const V bf = hn::IfThenElseZero(fin, b);
   s.s_abs[k] = hn::Add(s.s_abs[k], adf);
   s.s_sq_d[k] = hn::Add(s.s_sq_d[k], hn::Mul(adf, adf));
   s.s_dot[k] = hn::Add(s.s_dot[k], hn::Mul(af, bf));
@@ -85,7 +123,7 @@ HWY_INLINE void stats_step(StatsAcc& s, size_t k, V a, V b, V idx, V atol, V rto
   const M rel_ok = hn::And(fin, hn::Ne(aa, hn::Zero(d)));
   const V threshold = hn::Mul(hn::Mul(s.mrel[k], aa), hn::Set(d, 1.0 - 0x1p-50));
   const M cand = hn::And(rel_ok, hn::Ge(ad, threshold));
-  if (!hn::AllFalse(d, cand)) {
+  if (HWY_UNLIKELY(!hn::AllFalse(d, cand))) {
     const V rel = hn::Div(ad, hn::IfThenElse(rel_ok, aa, hn::Set(d, 1.0)));
     s.mrel[k] = hn::IfThenElse(hn::And(cand, hn::Gt(rel, s.mrel[k])), rel, s.mrel[k]);
   }
@@ -96,7 +134,48 @@ HWY_INLINE void store_lanes(DD dd, const VV (&v)[kK], T* out) {
   for (size_t k = 0; k < kK; ++k) hn::StoreU(v[k], dd, out + k * N);
 }
 
-void BlockStats(const BlockArgs& args, BlockLanes& out) {
+template <Mode kMode, bool kF64>
+HWY_INLINE void stats_group(StatsAcc& s, BlockSlots& slots, const BlockArgs& args, size_t i,
+                            V iota, V atol, V rtol) {
+  const D d;
+  for (size_t k = 0; k < K; ++k) {
+    const size_t j = i + k * N;
+    const size_t left = args.n > j ? args.n - j : 0;
+    const M live = kMode == Mode::kTail ? hn::FirstN(d, left < N ? left : N) : hn::FirstN(d, N);
+    stats_step<kMode, kF64>(s, slots, j, k, hn::LoadU(d, args.a + j), hn::LoadU(d, args.b + j),
+                            hn::Add(iota, hn::Set(d, static_cast<double>(j))), atol, rtol, live);
+  }
+}
+
+HWY_INLINE bool group_all_finite(const BlockArgs& args, size_t i) {
+  const D d;
+  M all = hn::FirstN(d, N);
+  for (size_t k = 0; k < K; ++k) {
+    const size_t j = i + k * N;
+    all = hn::And(all, hn::And(hn::IsFinite(hn::LoadU(d, args.a + j)),
+                               hn::IsFinite(hn::LoadU(d, args.b + j))));
+  }
+  return hn::AllTrue(d, all);
+}
+
+template <bool kF64>
+HWY_INLINE void stats_block(StatsAcc& s, BlockSlots& slots, const BlockArgs& args) {
+  const D d;
+  const V atol = hn::Set(d, args.atol), rtol = hn::Set(d, args.rtol);
+  const V iota = hn::Iota(d, 0.0);
+  size_t i = 0;
+  for (; i + kLanes <= args.n; i += kLanes) {
+    // f64 pairs always take the general path: it fixes their |d| codes.
+    if (!kF64 && group_all_finite(args, i))
+      stats_group<Mode::kFast, kF64>(s, slots, args, i, iota, atol, rtol);
+    else
+      stats_group<Mode::kGeneral, kF64>(s, slots, args, i, iota, atol, rtol);
+  }
+  if (i < args.n)  // partial group: the buffers hold kBlock initialized values
+    stats_group<Mode::kTail, kF64>(s, slots, args, i, iota, atol, rtol);
+}
+
+void BlockStats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots) {
   const D d;
   const DI di;
   StatsAcc s;
@@ -107,27 +186,15 @@ void BlockStats(const BlockArgs& args, BlockLanes& out) {
     s.s_a[k] = s.s_b[k] = hn::Zero(d);
     s.min_a[k] = s.min_b[k] = hn::Set(d, HUGE_VAL);
     s.max_a[k] = s.max_b[k] = hn::Set(d, -HUGE_VAL);
-    s.mx[k] = s.mrel[k] = hn::Set(d, -1.0);
+    s.mx[k] = hn::Set(d, -1.0);
+    s.mrel[k] = hn::Set(d, args.max_rel_seed);
     s.mx_i[k] = hn::Zero(d);
   }
-  const V atol = hn::Set(d, args.atol), rtol = hn::Set(d, args.rtol);
-  const V iota = hn::Iota(d, 0.0);
-  const M all = hn::FirstN(d, N);
-  size_t i = 0;
-  for (; i + kLanes <= args.n; i += kLanes)
-    for (size_t k = 0; k < K; ++k) {
-      const size_t j = i + k * N;
-      stats_step<false>(s, k, hn::LoadU(d, args.a + j), hn::LoadU(d, args.b + j),
-                        hn::Add(iota, hn::Set(d, static_cast<double>(j))), atol, rtol, all);
-    }
-  if (i < args.n)  // partial group: the buffers hold kBlock initialized values
-    for (size_t k = 0; k < K; ++k) {
-      const size_t j = i + k * N;
-      const size_t left = args.n > j ? args.n - j : 0;
-      stats_step<true>(s, k, hn::LoadU(d, args.a + j), hn::LoadU(d, args.b + j),
-                       hn::Add(iota, hn::Set(d, static_cast<double>(j))), atol, rtol,
-                       hn::FirstN(d, left < N ? left : N));
-    }
+  if (args.f64_codes)
+    stats_block<true>(s, slots, args);
+  else
+    stats_block<false>(s, slots, args);
+
   store_lanes(di, s.n_fin, out.n_fin);
   store_lanes(di, s.n_eq, out.n_eq);
   store_lanes(di, s.n_mis, out.n_mis);
@@ -151,53 +218,25 @@ void BlockStats(const BlockArgs& args, BlockLanes& out) {
   store_lanes(d, s.mrel, out.mrel);
 }
 
-// Slot of |x| by its float64 exponent field: exact for every input type
-// (hist lo >= -1022 keeps subnormal doubles in `under`).
-HWY_INLINE VI exp_slot(V x, VI bias, VI nbins) {
-  const DI di;
-  const hn::RebindToUnsigned<D> du;
-  const VI biased = hn::BitCast(di, hn::And(hn::ShiftRight<52>(hn::BitCast(du, x)),
-                                            hn::Set(du, uint64_t{0x7FF})));
-  const VI e = hn::Sub(biased, bias);
-  const VI lo = hn::Set(di, -1);
-  const VI clamped = hn::IfThenElse(hn::Lt(e, lo), lo, hn::IfThenElse(hn::Gt(e, nbins), nbins, e));
-  const VI slot = hn::Add(clamped, hn::Set(di, 2));
-  return hn::IfThenZeroElse(hn::RebindMask(di, hn::Eq(x, hn::Zero(D()))), slot);
-}
-
-void BlockMoments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out,
-                  BlockSlots& slots) {
+// Centered squares around the block means (two-pass within the L1-resident
+// block; blocks then merge by Chan's formula): a stable M2.
+void BlockMoments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out) {
   const D d;
-  const DI di;
   V m2a[K], m2b[K];
   for (size_t k = 0; k < K; ++k) m2a[k] = m2b[k] = hn::Zero(d);
   const V ma = hn::Set(d, mean_a), mb = hn::Set(d, mean_b);
-  const int64_t stride = args.nbins + 3;
-  const VI bias = hn::Set(di, 1023 + args.lo), nb = hn::Set(di, args.nbins);
-  const VI vstride = hn::Set(di, stride), discard_v = hn::Set(di, 2 * stride);
   const size_t groups = (args.n + kLanes - 1) / kLanes;
   for (size_t g = 0; g < groups; ++g)
     for (size_t k = 0; k < K; ++k) {
       const size_t j = g * kLanes + k * N;
       const size_t left = args.n > j ? args.n - j : 0;
-      const M live = hn::FirstN(d, left < N ? left : N);
       const V a = hn::LoadU(d, args.a + j), b = hn::LoadU(d, args.b + j);
-      const M fin_a = hn::And(hn::IsFinite(a), live), fin_b = hn::And(hn::IsFinite(b), live);
-      const M fin = hn::And(fin_a, fin_b);
+      const M fin = hn::And(hn::FirstN(d, left < N ? left : N),
+                            hn::And(hn::IsFinite(a), hn::IsFinite(b)));
       const V ca = hn::IfThenElseZero(fin, hn::Sub(a, ma));
       const V cb = hn::IfThenElseZero(fin, hn::Sub(b, mb));
       m2a[k] = hn::Add(m2a[k], hn::Mul(ca, ca));
       m2b[k] = hn::Add(m2b[k], hn::Mul(cb, cb));
-      // |d| over the finite pairs; each value histogram over its own side's
-      // finite values (SPEC §4). Everything else goes to a discard slot.
-      const VI sd = exp_slot(hn::Abs(hn::Sub(b, a)), bias, nb);
-      const VI sa = hn::Add(exp_slot(a, bias, nb),
-                            hn::IfThenElseZero(hn::RebindMask(di, hn::Lt(a, hn::Zero(d))), vstride));
-      const VI sb = hn::Add(exp_slot(b, bias, nb),
-                            hn::IfThenElseZero(hn::RebindMask(di, hn::Lt(b, hn::Zero(d))), vstride));
-      hn::Store(hn::IfThenElse(hn::RebindMask(di, fin), sd, vstride), di, slots.d + j);
-      hn::Store(hn::IfThenElse(hn::RebindMask(di, fin_a), sa, discard_v), di, slots.a + j);
-      hn::Store(hn::IfThenElse(hn::RebindMask(di, fin_b), sb, discard_v), di, slots.b + j);
     }
   store_lanes(d, m2a, out.m2_a);
   store_lanes(d, m2b, out.m2_b);
@@ -212,13 +251,12 @@ namespace weightdiff::cpu {
 HWY_EXPORT(BlockStats);
 HWY_EXPORT(BlockMoments);
 
-void block_stats(const BlockArgs& args, BlockLanes& out) {
-  HWY_DYNAMIC_DISPATCH(BlockStats)(args, out);
+void block_stats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots) {
+  HWY_DYNAMIC_DISPATCH(BlockStats)(args, out, slots);
 }
 
-void block_moments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out,
-                   BlockSlots& slots) {
-  HWY_DYNAMIC_DISPATCH(BlockMoments)(args, mean_a, mean_b, out, slots);
+void block_moments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out) {
+  HWY_DYNAMIC_DISPATCH(BlockMoments)(args, mean_a, mean_b, out);
 }
 
 }  // namespace weightdiff::cpu

@@ -32,22 +32,28 @@ struct BlockArgs {
   const double* b;
   size_t n;
   double atol, rtol;
-  int lo, nbins;  // histogram range
+  // A side is f64: subnormal doubles and |d| overflowing to inf can occur,
+  // and their exponent codes need fixing (see BlockSlots).
+  bool f64_codes;
+  // A lower bound for max |d|/|a| already known (the chunk's so far, or -1):
+  // seeding the lanes with it keeps the exact-division path rare.
+  double max_rel_seed = -1.0;
 };
 
-// Histogram slot per element: 0 = zero, 1 = under, 2.. = bins, nbins+2 =
-// over; value slots add stride = nbins+3 for negative values. Elements that
-// are not counted go to slot `stride` (|d|) or `2*stride` (values).
+// Histogram codes per element, packed as |d| | a << 16 | b << 32: the top
+// 12 bits of the float64 (sign << 11 | biased exponent), which decide the
+// bin exactly. The chunk maps codes to bins through a table when counting.
+// Code 0x7FF (with either sign) means "not counted": a non-finite value, or
+// |d| of a non-finite pair. For f64 inputs: a subnormal gets exponent code 1
+// and a finite pair whose |d| overflows gets 0x7FE (both land in `under` /
+// `over` because --hist-range keeps -1021 <= lo < hi <= 1023).
 struct BlockSlots {
-  alignas(64) int64_t d[kBlock];
-  alignas(64) int64_t a[kBlock];
-  alignas(64) int64_t b[kBlock];
+  alignas(64) uint64_t packed[kBlock];
 };
 
-// Pass 1: counts, sums, extremes, max |d| with index, max rel.
-void block_stats(const BlockArgs& args, BlockLanes& out);
-// Pass 2: centered squares around the block means, and histogram slots.
-void block_moments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out,
-                   BlockSlots& slots);
+// Pass 1: counts, sums, extremes, max |d| with index, max rel, histogram slots.
+void block_stats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots);
+// Pass 2: centered squares around the block means (fills m2_a, m2_b).
+void block_moments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out);
 
 }  // namespace weightdiff::cpu

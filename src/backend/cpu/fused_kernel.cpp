@@ -4,6 +4,7 @@
 #include "backend/cpu/fused_kernel.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "backend/cpu/decode.hpp"
@@ -24,29 +25,61 @@ uint64_t fold(const int64_t (&v)[L]) {
   return static_cast<uint64_t>(sum);
 }
 
+// Maps the 12-bit exponent codes of BlockSlots to counter slots: 0 = zero,
+// 1 = under, 2.. = bins, nbins + 2 = over, +stride for negative values;
+// `discard` for codes that are not counted. Built once per range and thread.
+class SlotTable {
+ public:
+  explicit SlotTable(const HistRange& r) : range_(r) {
+    const int nb = r.bins(), stride = nb + 3;
+    for (int code = 0; code < 4096; ++code) {
+      const int exp_field = code & 0x7FF;
+      const bool neg = code & 0x800;
+      int slot;
+      if (exp_field == 0x7FF) {
+        slot = 2 * stride;  // value: discard
+      } else if (exp_field == 0) {
+        slot = 0;  // zero (subnormals were given code 1)
+      } else {
+        const int j = exp_field - 1023 - r.lo;
+        slot = (j < 0 ? 1 : j >= nb ? nb + 2 : j + 2) + (neg ? stride : 0);
+      }
+      value_[code] = static_cast<uint16_t>(slot);
+      if (code < 2048) abs_[code] = static_cast<uint16_t>(exp_field == 0x7FF ? stride : slot);
+    }
+  }
+  const HistRange& range() const { return range_; }
+  uint16_t abs_slot(uint64_t code) const { return abs_[code]; }
+  uint16_t value_slot(uint64_t code) const { return value_[code]; }
+
+  static const SlotTable& for_range(const HistRange& r) {
+    thread_local std::unique_ptr<SlotTable> cached;
+    if (!cached || cached->range().lo != r.lo || cached->range().hi != r.hi)
+      cached = std::make_unique<SlotTable>(r);
+    return *cached;
+  }
+
+ private:
+  HistRange range_;
+  uint16_t abs_[2048];
+  uint16_t value_[4096];
+};
+
 // Histogram counters of one chunk. Weights crowd into a few bins, so four
 // interleaved copies of every counter keep consecutive increments of one bin
 // from waiting on each other through memory.
 class ChunkHistograms {
  public:
-  explicit ChunkHistograms(int nbins)
-      : stride_(static_cast<size_t>(nbins) + 3),
+  explicit ChunkHistograms(const HistRange& r)
+      : table_(SlotTable::for_range(r)), stride_(static_cast<size_t>(r.bins()) + 3),
         dw_(stride_ + 1), vw_(2 * stride_ + 1),
         d_(kCopies * dw_), a_(kCopies * vw_), b_(kCopies * vw_) {}
 
   void add(const BlockSlots& s, size_t n) {
     size_t i = 0;
     for (; i + kCopies <= n; i += kCopies)
-      for (size_t c = 0; c < kCopies; ++c) {
-        ++d_[c * dw_ + s.d[i + c]];
-        ++a_[c * vw_ + s.a[i + c]];
-        ++b_[c * vw_ + s.b[i + c]];
-      }
-    for (; i < n; ++i) {
-      ++d_[s.d[i]];
-      ++a_[s.a[i]];
-      ++b_[s.b[i]];
-    }
+      for (size_t c = 0; c < kCopies; ++c) count(s.packed[i + c], c);
+    for (; i < n; ++i) count(s.packed[i], 0);
   }
 
   void store(PairStats& out) const {
@@ -62,6 +95,12 @@ class ChunkHistograms {
 
  private:
   static constexpr size_t kCopies = 4;
+
+  void count(uint64_t packed, size_t copy) {
+    ++d_[copy * dw_ + table_.abs_slot(packed & 0x7FF)];
+    ++a_[copy * vw_ + table_.value_slot((packed >> 16) & 0xFFF)];
+    ++b_[copy * vw_ + table_.value_slot((packed >> 32) & 0xFFF)];
+  }
 
   static uint64_t total(const std::vector<uint32_t>& c, size_t width, size_t k) {
     uint64_t sum = 0;
@@ -81,6 +120,7 @@ class ChunkHistograms {
     }
   }
 
+  const SlotTable& table_;
   size_t stride_, dw_, vw_;  // bins + zero/under/over; widths with the discard slot
   std::vector<uint32_t> d_, a_, b_;  // uint32: a chunk holds < 2^32 elements
 };
@@ -101,25 +141,26 @@ int best_lane(const BlockLanes& s) {
 PairStats reduce_chunk(const ChunkInput& in) {
   PairStats out(in.hist);
   out.numel = in.count;
-  ChunkHistograms hist(in.hist.bins());
+  ChunkHistograms hist(in.hist);
   // Zero-initialized: the SIMD passes read whole 8-lane groups past n.
   alignas(64) double a[kBlock] = {};
   alignas(64) double b[kBlock] = {};
   BlockSlots slots;
   BlockLanes s;
   bool have_max = false;
+  const bool f64_codes = in.dtype_a == DType::f64 || in.dtype_b == DType::f64;
 
   for (uint64_t off = 0; off < in.count; off += kBlock) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, in.count - off));
     decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
     decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
-    const BlockArgs args{a, b, n, in.atol, in.rtol, in.hist.lo, in.hist.bins()};
-    block_stats(args, s);
+    const BlockArgs args{a, b, n, in.atol, in.rtol, f64_codes, out.max_rel};
+    block_stats(args, s, slots);
 
     const uint64_t n_fin = fold(s.n_fin);
     const double mean_a = n_fin > 0 ? fold(s.s_a) / static_cast<double>(n_fin) : 0.0;
     const double mean_b = n_fin > 0 ? fold(s.s_b) / static_cast<double>(n_fin) : 0.0;
-    block_moments(args, mean_a, mean_b, s, slots);
+    block_moments(args, mean_a, mean_b, s);
     hist.add(slots, n);
 
     out.n_finite += n_fin;
