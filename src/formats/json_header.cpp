@@ -35,27 +35,61 @@ size_t first_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+// A SAX pass that only looks for an object key given twice. (nlohmann's
+// parser-callback API could do it while building the DOM, but its discard
+// bookkeeping is quadratic in the number of sibling objects: a header with
+// 100k tensors would take minutes.)
+class DuplicateKeyFinder final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::string duplicate;
+
+  bool start_object(std::size_t) override {
+    keys_.emplace_back();
+    return true;
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (keys_.back().insert(k).second) return true;
+    duplicate = k;
+    return false;  // stops the parse
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;  // reported by the DOM parse below
+  }
+
+ private:
+  std::vector<std::set<std::string>> keys_;
+};
+
 }  // namespace
 
 nlohmann::json parse_strict_json(std::string_view text, const std::string& display) {
   if (const size_t bad = first_invalid_utf8(text); bad != std::string_view::npos)
     throw Error(Errc::malformed, "header is not valid UTF-8 (byte " + std::to_string(bad) + ")",
                 display);
-  std::vector<std::set<std::string>> keys;  // one set per open object
-  auto on_event = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& v) {
-    using E = nlohmann::json::parse_event_t;
-    if (ev == E::object_start) keys.emplace_back();
-    else if (ev == E::object_end) keys.pop_back();
-    else if (ev == E::key && !keys.back().insert(v.get<std::string>()).second)
-      throw Error(Errc::conflict, "duplicate key '" + v.get<std::string>() + "' in header",
-                  display);
-    return true;
-  };
+  nlohmann::json doc;
   try {
-    return nlohmann::json::parse(text.begin(), text.end(), on_event);
+    doc = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
     throw Error(Errc::malformed, std::string("header is not valid JSON: ") + e.what(), display);
   }
+  DuplicateKeyFinder finder;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &finder);
+  if (!finder.duplicate.empty())
+    throw Error(Errc::conflict, "duplicate key '" + finder.duplicate + "' in header", display);
+  return doc;
 }
 
 uint64_t json_uint(const nlohmann::json& v, const std::string& what, const std::string& display,
