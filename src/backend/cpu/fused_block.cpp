@@ -28,6 +28,9 @@ struct StatsAcc {
   VI n_fin[K], n_eq[K], n_mis[K], n_nan_a[K], n_nan_b[K], n_inf_a[K], n_inf_b[K];
   V s_abs[K], s_sq_d[K], s_dot[K], s_sq_a[K], s_sq_b[K], s_a[K], s_b[K];
   V min_a[K], max_a[K], min_b[K], max_b[K], mx[K], mx_i[K], mrel[K];
+  // Counts of the fast path, on the scalar ports (counts are exact integers:
+  // which lane holds them does not matter).
+  size_t fast_fin = 0, fast_eq = 0, fast_mis = 0;
 };
 
 using DU = hn::RebindToUnsigned<D>;
@@ -52,7 +55,6 @@ template <Mode kMode, bool kF64>
 HWY_INLINE void stats_step(StatsAcc& s, BlockSlots& slots, size_t j, size_t k, V a, V b, V idx,
                            V atol, V rtol, M live) {
   const D d;
-  const DI di;
   const V aa = hn::Abs(a), ab = hn::Abs(b);
   const V ad = hn::Abs(hn::Sub(b, a));
   const V tol = hn::Add(atol, hn::Mul(rtol, aa));  // two roundings: no FMA
@@ -61,9 +63,9 @@ HWY_INLINE void stats_step(StatsAcc& s, BlockSlots& slots, size_t j, size_t k, V
   V af = a, bf = b, adf = ad;
   M fin = live;
   if constexpr (kMode == Mode::kFast) {
-    s.n_fin[k] = hn::Add(s.n_fin[k], hn::Set(di, 1));
-    s.n_eq[k] = hn::Sub(s.n_eq[k], mask_i(hn::Eq(a, b)));
-    s.n_mis[k] = hn::Sub(s.n_mis[k], mask_i(hn::Not(within)));
+    s.fast_fin += N;
+    s.fast_eq += hn::CountTrue(d, hn::Eq(a, b));
+    s.fast_mis += N - hn::CountTrue(d, within);
   } else {
     const M fin_a = hn::And(hn::IsFinite(a), live), fin_b = hn::And(hn::IsFinite(b), live);
     fin = hn::And(fin_a, fin_b);
@@ -106,10 +108,17 @@ HWY_INLINE void stats_step(StatsAcc& s, BlockSlots& slots, size_t j, size_t k, V
   s.s_a[k] = hn::Add(s.s_a[k], af);
   s.s_b[k] = hn::Add(s.s_b[k], bf);
 
-  s.min_a[k] = hn::IfThenElse(hn::And(fin, hn::Lt(a, s.min_a[k])), a, s.min_a[k]);
-  s.max_a[k] = hn::IfThenElse(hn::And(fin, hn::Gt(a, s.max_a[k])), a, s.max_a[k]);
-  s.min_b[k] = hn::IfThenElse(hn::And(fin, hn::Lt(b, s.min_b[k])), b, s.min_b[k]);
-  s.max_b[k] = hn::IfThenElse(hn::And(fin, hn::Gt(b, s.max_b[k])), b, s.max_b[k]);
+  if constexpr (kMode == Mode::kFast) {
+    // Min(x, acc) keeps acc when equal (x86 minpd returns its second operand
+    // for ±0): the same "strictly smaller replaces" rule as the masked form.
+    s.min_a[k] = hn::Min(a, s.min_a[k]), s.max_a[k] = hn::Max(a, s.max_a[k]);
+    s.min_b[k] = hn::Min(b, s.min_b[k]), s.max_b[k] = hn::Max(b, s.max_b[k]);
+  } else {
+    s.min_a[k] = hn::IfThenElse(hn::And(fin, hn::Lt(a, s.min_a[k])), a, s.min_a[k]);
+    s.max_a[k] = hn::IfThenElse(hn::And(fin, hn::Gt(a, s.max_a[k])), a, s.max_a[k]);
+    s.min_b[k] = hn::IfThenElse(hn::And(fin, hn::Lt(b, s.min_b[k])), b, s.min_b[k]);
+    s.max_b[k] = hn::IfThenElse(hn::And(fin, hn::Gt(b, s.max_b[k])), b, s.max_b[k]);
+  }
 
   // Strictly greater: each lane keeps the first (smallest) index of its max.
   const M better = hn::And(fin, hn::Gt(ad, s.mx[k]));
@@ -198,6 +207,9 @@ void BlockStats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots) {
   store_lanes(di, s.n_fin, out.n_fin);
   store_lanes(di, s.n_eq, out.n_eq);
   store_lanes(di, s.n_mis, out.n_mis);
+  out.n_fin[0] += static_cast<int64_t>(s.fast_fin);
+  out.n_eq[0] += static_cast<int64_t>(s.fast_eq);
+  out.n_mis[0] += static_cast<int64_t>(s.fast_mis);
   store_lanes(di, s.n_nan_a, out.n_nan_a);
   store_lanes(di, s.n_nan_b, out.n_nan_b);
   store_lanes(di, s.n_inf_a, out.n_inf_a);
@@ -220,13 +232,25 @@ void BlockStats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots) {
 
 // Centered squares around the block means (two-pass within the L1-resident
 // block; blocks then merge by Chan's formula): a stable M2.
-void BlockMoments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out) {
+void BlockMoments(const BlockArgs& args, double mean_a, double mean_b, bool all_finite,
+                  BlockLanes& out) {
   const D d;
   V m2a[K], m2b[K];
   for (size_t k = 0; k < K; ++k) m2a[k] = m2b[k] = hn::Zero(d);
   const V ma = hn::Set(d, mean_a), mb = hn::Set(d, mean_b);
+  size_t g = 0;
+  if (all_finite) {  // no masks needed on the whole groups
+    for (; (g + 1) * kLanes <= args.n; ++g)
+      for (size_t k = 0; k < K; ++k) {
+        const size_t j = g * kLanes + k * N;
+        const V ca = hn::Sub(hn::LoadU(d, args.a + j), ma);
+        const V cb = hn::Sub(hn::LoadU(d, args.b + j), mb);
+        m2a[k] = hn::Add(m2a[k], hn::Mul(ca, ca));
+        m2b[k] = hn::Add(m2b[k], hn::Mul(cb, cb));
+      }
+  }
   const size_t groups = (args.n + kLanes - 1) / kLanes;
-  for (size_t g = 0; g < groups; ++g)
+  for (; g < groups; ++g)
     for (size_t k = 0; k < K; ++k) {
       const size_t j = g * kLanes + k * N;
       const size_t left = args.n > j ? args.n - j : 0;
@@ -255,8 +279,9 @@ void block_stats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots) {
   HWY_DYNAMIC_DISPATCH(BlockStats)(args, out, slots);
 }
 
-void block_moments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out) {
-  HWY_DYNAMIC_DISPATCH(BlockMoments)(args, mean_a, mean_b, out);
+void block_moments(const BlockArgs& args, double mean_a, double mean_b, bool all_finite,
+                   BlockLanes& out) {
+  HWY_DYNAMIC_DISPATCH(BlockMoments)(args, mean_a, mean_b, all_finite, out);
 }
 
 }  // namespace weightdiff::cpu

@@ -54,6 +54,8 @@ struct BlockSlots {
 // Pass 1: counts, sums, extremes, max |d| with index, max rel, histogram slots.
 void block_stats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots);
 // Pass 2: centered squares around the block means (fills m2_a, m2_b).
-void block_moments(const BlockArgs& args, double mean_a, double mean_b, BlockLanes& out);
+// all_finite: every pair of the block is finite (skips the masks).
+void block_moments(const BlockArgs& args, double mean_a, double mean_b, bool all_finite,
+                   BlockLanes& out);
 
 }  // namespace weightdiff::cpu

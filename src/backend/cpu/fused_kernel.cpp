@@ -160,7 +160,7 @@ PairStats reduce_chunk(const ChunkInput& in) {
     const uint64_t n_fin = fold(s.n_fin);
     const double mean_a = n_fin > 0 ? fold(s.s_a) / static_cast<double>(n_fin) : 0.0;
     const double mean_b = n_fin > 0 ? fold(s.s_b) / static_cast<double>(n_fin) : 0.0;
-    block_moments(args, mean_a, mean_b, s);
+    block_moments(args, mean_a, mean_b, n_fin == n, s);
     hist.add(slots, n);
 
     out.n_finite += n_fin;
