@@ -97,8 +97,12 @@ HWY_INLINE void stats_step(StatsAcc& s, BlockSlots& slots, size_t j, size_t k, V
   if constexpr (kF64) {
     cd = fix_subnormal(cd, ad), ca = fix_subnormal(ca, a), cb = fix_subnormal(cb, b);
   }
-  const VU packed = hn::Or(cd, hn::Or(hn::ShiftLeft<16>(ca), hn::ShiftLeft<32>(cb)));
-  hn::Store(packed, DU(), slots.packed + j);
+  const DU du;
+  hn::Store(hn::Or(cd, hn::ShiftLeft<16>(ca)), du, slots.packed + j);
+  const hn::Mask<DU> moved = hn::And(hn::Ne(ca, cb), hn::RebindMask(du, live));
+  if (!hn::AllFalse(du, moved))
+    slots.n_moved += hn::CompressStore(hn::Or(ca, hn::ShiftLeft<16>(cb)), moved, du,
+                                       slots.moved + slots.n_moved);
 
   s.s_abs[k] = hn::Add(s.s_abs[k], adf);
   s.s_sq_d[k] = hn::Add(s.s_sq_d[k], hn::Mul(adf, adf));
@@ -186,6 +190,7 @@ HWY_INLINE void stats_block(StatsAcc& s, BlockSlots& slots, const BlockArgs& arg
 
 void BlockStats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots) {
   const D d;
+  slots.n_moved = 0;
   const DI di;
   StatsAcc s;
   for (size_t k = 0; k < K; ++k) {

@@ -40,15 +40,20 @@ struct BlockArgs {
   double max_rel_seed = -1.0;
 };
 
-// Histogram codes per element, packed as |d| | a << 16 | b << 32: the top
-// 12 bits of the float64 (sign << 11 | biased exponent), which decide the
-// bin exactly. The chunk maps codes to bins through a table when counting.
-// Code 0x7FF (with either sign) means "not counted": a non-finite value, or
-// |d| of a non-finite pair. For f64 inputs: a subnormal gets exponent code 1
-// and a finite pair whose |d| overflows gets 0x7FE (both land in `under` /
-// `over` because --hist-range keeps -1021 <= lo < hi <= 1023).
+// Histogram codes: the top 12 bits of a float64 (sign << 11 | biased
+// exponent) decide its bin exactly; the chunk maps codes to bins through a
+// table when counting. Code 0x7FF (with either sign) means "not counted": a
+// non-finite value, or |d| of a non-finite pair. For f64 inputs: a subnormal
+// gets exponent code 1 and a finite pair whose |d| overflows gets 0x7FE (both
+// land in `under` / `over` because --hist-range keeps -1021 <= lo < hi <= 1023).
+//
+// b's value histogram is a's plus corrections: most elements of a diffed
+// pair have the same code on both sides, so only those that differ are
+// listed, saving one counter update per element.
 struct BlockSlots {
-  alignas(64) uint64_t packed[kBlock];
+  alignas(64) uint64_t packed[kBlock];     // |d| code | a code << 16
+  alignas(64) uint64_t moved[kBlock + 8];  // a code | b code << 16 where they differ
+  size_t n_moved = 0;                      // (+8: a compressing store may write a full vector)
 };
 
 // Pass 1: counts, sums, extremes, max |d| with index, max rel, histogram slots.

@@ -65,21 +65,25 @@ class SlotTable {
   uint16_t value_[4096];
 };
 
-// Histogram counters of one chunk. Weights crowd into a few bins, so four
-// interleaved copies of every counter keep consecutive increments of one bin
-// from waiting on each other through memory.
+// Histogram counters of one chunk, in bin slots. Weights crowd into a few
+// bins, so four interleaved copies of the per-element counters keep
+// consecutive increments of one bin from waiting on each other in memory.
 class ChunkHistograms {
  public:
   explicit ChunkHistograms(const HistRange& r)
       : table_(SlotTable::for_range(r)), stride_(static_cast<size_t>(r.bins()) + 3),
         dw_(stride_ + 1), vw_(2 * stride_ + 1),
-        d_(kCopies * dw_), a_(kCopies * vw_), b_(kCopies * vw_) {}
+        d_(kCopies * dw_), a_(kCopies * vw_), b_plus_(vw_), b_minus_(vw_) {}
 
   void add(const BlockSlots& s, size_t n) {
     size_t i = 0;
     for (; i + kCopies <= n; i += kCopies)
       for (size_t c = 0; c < kCopies; ++c) count(s.packed[i + c], c);
     for (; i < n; ++i) count(s.packed[i], 0);
+    for (size_t m = 0; m < s.n_moved; ++m) {  // b's code differs from a's
+      ++b_plus_[table_.value_slot((s.moved[m] >> 16) & 0xFFF)];
+      ++b_minus_[table_.value_slot(s.moved[m] & 0xFFF)];
+    }
   }
 
   void store(PairStats& out) const {
@@ -89,8 +93,13 @@ class ChunkHistograms {
     out.hist_abs_diff.under = d(1);
     out.hist_abs_diff.over = d(nb + 2);
     for (size_t j = 0; j < nb; ++j) out.hist_abs_diff.counts[j] = d(j + 2);
-    store_values(a_, out.hist_a);
-    store_values(b_, out.hist_b);
+    std::vector<uint64_t> a(vw_), b(vw_);
+    for (size_t k = 0; k < vw_; ++k) {
+      a[k] = total(a_, vw_, k);
+      b[k] = a[k] + b_plus_[k] - b_minus_[k];
+    }
+    store_values(a, out.hist_a);
+    store_values(b, out.hist_b);
   }
 
  private:
@@ -99,7 +108,6 @@ class ChunkHistograms {
   void count(uint64_t packed, size_t copy) {
     ++d_[copy * dw_ + table_.abs_slot(packed & 0x7FF)];
     ++a_[copy * vw_ + table_.value_slot((packed >> 16) & 0xFFF)];
-    ++b_[copy * vw_ + table_.value_slot((packed >> 32) & 0xFFF)];
   }
 
   static uint64_t total(const std::vector<uint32_t>& c, size_t width, size_t k) {
@@ -108,21 +116,21 @@ class ChunkHistograms {
     return sum;
   }
 
-  void store_values(const std::vector<uint32_t>& c, ValueHistogram& h) const {
+  void store_values(const std::vector<uint64_t>& v, ValueHistogram& h) const {
     const size_t nb = stride_ - 3, neg = stride_;
-    auto v = [&](size_t k) { return total(c, vw_, k); };
-    h.zero = v(0) + v(neg);
-    h.under = v(1) + v(neg + 1);
-    h.over = v(nb + 2) + v(neg + nb + 2);
+    h.zero = v[0] + v[neg];
+    h.under = v[1] + v[neg + 1];
+    h.over = v[nb + 2] + v[neg + nb + 2];
     for (size_t j = 0; j < nb; ++j) {
-      h.pos[j] = v(j + 2);
-      h.neg[j] = v(neg + j + 2);
+      h.pos[j] = v[j + 2];
+      h.neg[j] = v[neg + j + 2];
     }
   }
 
   const SlotTable& table_;
   size_t stride_, dw_, vw_;  // bins + zero/under/over; widths with the discard slot
-  std::vector<uint32_t> d_, a_, b_;  // uint32: a chunk holds < 2^32 elements
+  std::vector<uint32_t> d_, a_;  // uint32: a chunk holds < 2^32 elements
+  std::vector<uint32_t> b_plus_, b_minus_;  // b = a + plus - minus, slot by slot
 };
 
 // The smallest index among the lanes holding the block's max |d|, or -1.
