@@ -87,9 +87,13 @@ Entry parse_entry(const std::string& name, const nlohmann::json& v,
     e.ref.shape.push_back(dim);
   }
   e.ref.numel = numel;
-  const auto bits = io::checked_mul(numel, spec->bits);
-  if (!bits) throw Error(Errc::malformed, "byte size overflows 64 bits", disp, name);
-  const uint64_t nbytes = *bits / 8 + (*bits % 8 != 0);
+  // Whole bytes per element, or packed sub-byte elements (rounded up).
+  const auto nbytes_opt = spec->bits % 8 == 0
+                              ? io::checked_mul(numel, spec->bits / 8)
+                              : io::checked_mul(numel / 8, spec->bits);
+  if (!nbytes_opt) throw Error(Errc::malformed, "byte size overflows 64 bits", disp, name);
+  const uint64_t nbytes =
+      *nbytes_opt + (spec->bits % 8 == 0 ? 0 : (numel % 8 * spec->bits + 7) / 8);
   if (spec->type) {
     e.ref.dtype = *spec->type;
   } else {

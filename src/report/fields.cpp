@@ -99,9 +99,10 @@ std::vector<std::string> numeric_field_names(const std::vector<Field>& fields) {
 
 const std::vector<std::string>& numeric_tensor_metrics() {
   static const std::vector<std::string> names = [] {
-    TensorDiff t;  // a compared tensor: every field present
+    TensorDiff t;  // a compared tensor with a finite pair: every field present and set
     t.dtype_a = t.dtype_b = "f32";
     t.stats.emplace();
+    t.stats->n_finite = 1;
     return numeric_field_names(tensor_fields(t));
   }();
   return names;

@@ -1,7 +1,10 @@
 // The CPU backend: one task per chunk on a TBB arena of `threads` workers.
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
+
+#include <algorithm>
 
 #include "backend/backend.hpp"
 #include "backend/cpu/fused_kernel.hpp"
@@ -12,7 +15,12 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(unsigned threads) : threads_(threads), arena_(static_cast<int>(threads)) {}
+  explicit CpuBackend(unsigned threads)
+      : threads_(threads),
+        // TBB caps workers at the CPU count unless told otherwise; --threads wins.
+        allow_(tbb::global_control::max_allowed_parallelism,
+               std::max<size_t>(threads, tbb::this_task_arena::max_concurrency())),
+        arena_(static_cast<int>(threads)) {}
 
   std::string name() const override { return "cpu"; }
   unsigned threads() const override { return threads_; }
@@ -46,6 +54,7 @@ class CpuBackend final : public Backend {
   }
 
   unsigned threads_;
+  tbb::global_control allow_;
   tbb::task_arena arena_;
 };
 

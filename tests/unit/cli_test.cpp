@@ -1,0 +1,108 @@
+// A few end-to-end runs of the built binary (exit codes of SPEC §6, the
+// error line of §7, --version); tests/python covers the CLI in depth.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "test_files.hpp"
+
+#ifndef WEIGHTDIFF_BIN
+#error "WEIGHTDIFF_BIN must name the weightdiff executable"
+#endif
+
+namespace wdtest {
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (const char c : s) {
+    if (c == '\'') q += "'\\''";
+    else q += c;
+  }
+  return q + "'";
+}
+
+class CliTest : public FileTest {
+ protected:
+  CliRun run(const std::vector<std::string>& args) {
+    std::string cmd = quote(WEIGHTDIFF_BIN);
+    for (const auto& a : args) {
+      cmd += ' ';
+      cmd += quote(a);
+    }
+    cmd += " 2>";
+    cmd += quote(path("stderr.txt"));
+    CliRun r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) {
+      ADD_FAILURE() << "popen failed: " << cmd;
+      return r;
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::ifstream err(file("stderr.txt"));
+    std::stringstream ss;
+    ss << err.rdbuf();
+    r.err = ss.str();
+    return r;
+  }
+
+  void write_pair(const std::vector<float>& a, const std::vector<float>& b) {
+    write_safetensors(file("a.safetensors"), st_file({st_f32("w", {a.size()}, a)}));
+    write_safetensors(file("b.safetensors"), st_file({st_f32("w", {b.size()}, b)}));
+  }
+};
+
+std::string last_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last;
+}
+
+TEST_F(CliTest, IdenticalFilesExitZero) {
+  write_pair({1, 2, 3, -4}, {1, 2, 3, -4});
+  const CliRun r = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu", "-q"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST_F(CliTest, DifferentFilesExitOne) {
+  write_pair({1, 2, 3, -4}, {1, 2, 3.5, -4});
+  const CliRun r = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.out.find("w"), std::string::npos) << "the table names the tensor:\n" << r.out;
+}
+
+TEST_F(CliTest, MalformedFileExitsTwoNamingItOnTheLastStderrLine) {
+  write_pair({1, 2, 3, -4}, {1, 2, 3, -4});
+  StFile bad = st_file({st_f32("w", {4}, {1, 2, 3, -4})});
+  bad.truncate = 5;
+  write_safetensors(file("b.safetensors"), bad);
+  const CliRun r = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu", "-q"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(last_line(r.err).find(path("b.safetensors")), std::string::npos) << r.err;
+  for (const char* crash : {"terminate called", "Segmentation", "Aborted"})
+    EXPECT_EQ(r.err.find(crash), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, VersionListsTheCpuBackend) {
+  const CliRun r = run({"--version"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("weightdiff"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cpu"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace wdtest
