@@ -8,6 +8,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <random>
 #include <vector>
 
@@ -78,10 +79,13 @@ TEST(IsaParity, EverySupportedTargetGivesTheSameBits) {
   const PairStats first = run(a, b);
   ASSERT_GT(first.n_finite, 0u);
   ASSERT_GT(first.nan_a, 0u);
+  std::cout << "[ targets  ] " << hwy::TargetName(targets.front());
   for (size_t t = 1; t < targets.size(); ++t) {
+    std::cout << ' ' << hwy::TargetName(targets[t]);
     hwy::SetSupportedTargetsForTest(targets[t]);
     expect_same_bits(first, run(a, b), hwy::TargetName(targets[t]));
   }
+  std::cout << '\n';
   hwy::SetSupportedTargetsForTest(0);
   if (targets.size() < 2) GTEST_SKIP() << "this CPU supports only one SIMD target";
 }
