@@ -160,6 +160,16 @@ HWY_INLINE void stats_group(StatsAcc& s, BlockSlots& slots, const BlockArgs& arg
   }
 }
 
+// Counts the 8 elements of a group from their packed codes (scalar work
+// that the out-of-order core overlaps with the next group's vector work).
+HWY_INLINE void count_group(const CountTargets& c, const uint64_t* packed, size_t n) {
+  for (size_t e = 0; e < n; ++e) {
+    const size_t copy = e % kCountCopies;
+    ++c.d[copy * c.d_width + c.abs_slot[packed[e] & 0x7FF]];
+    ++c.a[copy * c.v_width + c.value_slot[(packed[e] >> 16) & 0xFFF]];
+  }
+}
+
 HWY_INLINE bool group_all_finite(const BlockArgs& args, size_t i) {
   const D d;
   M all = hn::FirstN(d, N);
@@ -183,9 +193,12 @@ HWY_INLINE void stats_block(StatsAcc& s, BlockSlots& slots, const BlockArgs& arg
       stats_group<Mode::kFast, kF64>(s, slots, args, i, iota, atol, rtol);
     else
       stats_group<Mode::kGeneral, kF64>(s, slots, args, i, iota, atol, rtol);
+    count_group(args.counts, slots.packed + i, kLanes);
   }
-  if (i < args.n)  // partial group: the buffers hold kBlock initialized values
+  if (i < args.n) {  // partial group: the buffers hold kBlock initialized values
     stats_group<Mode::kTail, kF64>(s, slots, args, i, iota, atol, rtol);
+    count_group(args.counts, slots.packed + i, args.n - i);
+  }
 }
 
 void BlockStats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots) {

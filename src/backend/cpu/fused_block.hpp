@@ -27,6 +27,19 @@ struct alignas(64) BlockLanes {
   double m2_a[kLanes], m2_b[kLanes];
 };
 
+// Where pass 1 counts the codes of every element as it goes (so that the
+// scalar counter updates overlap with the vector arithmetic): code -> slot
+// tables, and counters in kCountCopies interleaved copies (copy = element
+// index % kCountCopies) of `width` slots each.
+inline constexpr size_t kCountCopies = 4;
+struct CountTargets {
+  const uint16_t* abs_slot;    // 2048 |d| codes
+  const uint16_t* value_slot;  // 4096 value codes
+  uint32_t* d;                 // kCountCopies x d_width
+  uint32_t* a;                 // kCountCopies x v_width
+  size_t d_width, v_width;
+};
+
 struct BlockArgs {
   const double* a;  // kBlock elements each (entries past n are ignored)
   const double* b;
@@ -35,6 +48,7 @@ struct BlockArgs {
   // A side is f64: subnormal doubles and |d| overflowing to inf can occur,
   // and their exponent codes need fixing (see BlockSlots).
   bool f64_codes;
+  CountTargets counts;  // |d| and a's value histogram (b's: see BlockSlots)
   // A lower bound for max |d|/|a| already known (the chunk's so far, or -1):
   // seeding the lanes with it keeps the exact-division path rare.
   double max_rel_seed = -1.0;

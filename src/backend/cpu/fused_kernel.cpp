@@ -49,8 +49,9 @@ class SlotTable {
     }
   }
   const HistRange& range() const { return range_; }
-  uint16_t abs_slot(uint64_t code) const { return abs_[code]; }
   uint16_t value_slot(uint64_t code) const { return value_[code]; }
+  const uint16_t* abs_slots() const { return abs_; }
+  const uint16_t* value_slots() const { return value_; }
 
   static const SlotTable& for_range(const HistRange& r) {
     thread_local std::unique_ptr<SlotTable> cached;
@@ -75,12 +76,14 @@ class ChunkHistograms {
         dw_(stride_ + 1), vw_(2 * stride_ + 1),
         d_(kCopies * dw_), a_(kCopies * vw_), b_plus_(vw_), b_minus_(vw_) {}
 
-  void add(const BlockSlots& s, size_t n) {
-    size_t i = 0;
-    for (; i + kCopies <= n; i += kCopies)
-      for (size_t c = 0; c < kCopies; ++c) count(s.packed[i + c], c);
-    for (; i < n; ++i) count(s.packed[i], 0);
-    for (size_t m = 0; m < s.n_moved; ++m) {  // b's code differs from a's
+  // Where the SIMD pass counts |d| and a's values itself.
+  CountTargets targets() {
+    return {table_.abs_slots(), table_.value_slots(), d_.data(), a_.data(), dw_, vw_};
+  }
+
+  // b's value histogram: a's, corrected where b's code differs.
+  void add_moved(const BlockSlots& s) {
+    for (size_t m = 0; m < s.n_moved; ++m) {
       ++b_plus_[table_.value_slot((s.moved[m] >> 16) & 0xFFF)];
       ++b_minus_[table_.value_slot(s.moved[m] & 0xFFF)];
     }
@@ -103,12 +106,7 @@ class ChunkHistograms {
   }
 
  private:
-  static constexpr size_t kCopies = 4;
-
-  void count(uint64_t packed, size_t copy) {
-    ++d_[copy * dw_ + table_.abs_slot(packed & 0x7FF)];
-    ++a_[copy * vw_ + table_.value_slot((packed >> 16) & 0xFFF)];
-  }
+  static constexpr size_t kCopies = kCountCopies;
 
   static uint64_t total(const std::vector<uint32_t>& c, size_t width, size_t k) {
     uint64_t sum = 0;
@@ -162,14 +160,14 @@ PairStats reduce_chunk(const ChunkInput& in) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, in.count - off));
     decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
     decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
-    const BlockArgs args{a, b, n, in.atol, in.rtol, f64_codes, out.max_rel};
+    const BlockArgs args{a, b, n, in.atol, in.rtol, f64_codes, hist.targets(), out.max_rel};
     block_stats(args, s, slots);
 
     const uint64_t n_fin = fold(s.n_fin);
     const double mean_a = n_fin > 0 ? fold(s.s_a) / static_cast<double>(n_fin) : 0.0;
     const double mean_b = n_fin > 0 ? fold(s.s_b) / static_cast<double>(n_fin) : 0.0;
     block_moments(args, mean_a, mean_b, n_fin == n, s);
-    hist.add(slots, n);
+    hist.add_moved(slots);
 
     out.n_finite += n_fin;
     out.equal += fold(s.n_eq);
