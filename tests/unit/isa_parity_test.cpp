@@ -5,48 +5,16 @@
 #include <gtest/gtest.h>
 #include <hwy/targets.h>
 
-#include <bit>
 #include <cmath>
-#include <cstring>
 #include <iostream>
 #include <random>
 #include <vector>
 
 #include "backend/cpu/fused_kernel.hpp"
+#include "reference.hpp"
 
 namespace weightdiff::cpu {
 namespace {
-
-uint64_t bits(double x) { return std::bit_cast<uint64_t>(x); }
-
-void expect_same_bits(const PairStats& x, const PairStats& y, const char* target) {
-  SCOPED_TRACE(target);
-  EXPECT_EQ(x.numel, y.numel);
-  EXPECT_EQ(x.n_finite, y.n_finite);
-  EXPECT_EQ(x.equal, y.equal);
-  EXPECT_EQ(x.mismatched, y.mismatched);
-  EXPECT_EQ(x.nan_a, y.nan_a);
-  EXPECT_EQ(x.nan_b, y.nan_b);
-  EXPECT_EQ(x.inf_a, y.inf_a);
-  EXPECT_EQ(x.inf_b, y.inf_b);
-  for (auto [p, q] : {std::pair{x.sum_abs, y.sum_abs}, {x.sum_sq_diff, y.sum_sq_diff},
-                      {x.dot, y.dot}, {x.sum_sq_a, y.sum_sq_a}, {x.sum_sq_b, y.sum_sq_b},
-                      {x.mom_a.mean, y.mom_a.mean}, {x.mom_a.m2, y.mom_a.m2},
-                      {x.mom_b.mean, y.mom_b.mean}, {x.mom_b.m2, y.mom_b.m2},
-                      {x.min_a, y.min_a}, {x.max_a, y.max_a}, {x.min_b, y.min_b},
-                      {x.max_b, y.max_b}, {x.max_abs, y.max_abs},
-                      {x.a_at_max_abs, y.a_at_max_abs}, {x.b_at_max_abs, y.b_at_max_abs},
-                      {x.max_rel, y.max_rel}})
-    EXPECT_EQ(bits(p), bits(q));
-  EXPECT_EQ(x.max_abs_index, y.max_abs_index);
-  EXPECT_EQ(x.hist_abs_diff.counts, y.hist_abs_diff.counts);
-  EXPECT_EQ(x.hist_abs_diff.zero, y.hist_abs_diff.zero);
-  EXPECT_EQ(x.hist_abs_diff.over, y.hist_abs_diff.over);
-  EXPECT_EQ(x.hist_a.pos, y.hist_a.pos);
-  EXPECT_EQ(x.hist_a.neg, y.hist_a.neg);
-  EXPECT_EQ(x.hist_b.pos, y.hist_b.pos);
-  EXPECT_EQ(x.hist_b.neg, y.hist_b.neg);
-}
 
 // Random f32 pairs with a sprinkle of NaN, ±Inf, ±0 and exact ties; a length
 // that is not a multiple of 8 or of the 1024-element block.
@@ -83,7 +51,8 @@ TEST(IsaParity, EverySupportedTargetGivesTheSameBits) {
   for (size_t t = 1; t < targets.size(); ++t) {
     std::cout << ' ' << hwy::TargetName(targets[t]);
     hwy::SetSupportedTargetsForTest(targets[t]);
-    expect_same_bits(first, run(a, b), hwy::TargetName(targets[t]));
+    SCOPED_TRACE(hwy::TargetName(targets[t]));
+    wdtest::expect_same_bits(first, run(a, b));
   }
   std::cout << '\n';
   hwy::SetSupportedTargetsForTest(0);
