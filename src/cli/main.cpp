@@ -12,6 +12,7 @@
 #include "weightdiff/error.hpp"
 #include "weightdiff/gates.hpp"
 #include "weightdiff/model.hpp"
+#include "weightdiff/progress.hpp"
 #include "weightdiff/report.hpp"
 #include "weightdiff/version.hpp"
 
@@ -94,7 +95,13 @@ int run(const CliArgs& args) {
 
   const wd::Model a = wd::open_model(args.a);
   const wd::Model b = wd::open_model(args.b);
+  std::optional<wd::ProgressLine> progress;
+  if (args.progress == "always" || (args.progress == "auto" && isatty(STDERR_FILENO))) {
+    progress.emplace(stderr);
+    opt.on_progress = [&](const wd::Progress& p) { progress->update(p); };
+  }
   wd::DiffResult result = wd::diff_models(a, b, opt);
+  progress.reset();  // ends the progress line before anything else is printed
   for (const auto& n : result.notices) std::cerr << "weightdiff: " << n << '\n';
   wd::apply_gates(result, gates);
 
@@ -123,7 +130,7 @@ int main(int argc, char** argv) {
   app.add_option("B", args.b, "candidate model (file or folder)")->required();
   app.add_option("--backend", args.backend, "auto | cpu | cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1");
+  app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1 (used by the CUDA backend)");
   app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));
   app.add_option("--json", args.json, "write the JSON report to PATH ('-' = stdout)");
   app.add_option("--top", args.top, "rows in the terminal table (0 = all)");
@@ -135,7 +142,7 @@ int main(int argc, char** argv) {
   app.add_option("--rtol", args.rtol, "relative tolerance (overrides the per-dtype default)");
   app.add_option("--fail-if", args.fail_if, "gate, e.g. 'cosine<0.9999' or 'global.rel_l2>1e-3'");
   app.add_option("--hist-range", args.hist_range, "histogram exponent range LO:HI");
-  app.add_option("--progress", args.progress, "auto | always | never")
+  app.add_option("--progress", args.progress, "progress on stderr: auto (a TTY) | always | never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("--color", args.color, "auto | always | never")
       ->check(CLI::IsMember({"auto", "always", "never"}));

@@ -152,10 +152,15 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     }
     if (opt.on_progress) {
       for (const auto& t : batch.tasks)
-        progress.bytes_done += (t.a->nbytes + t.b->nbytes) * t.count / std::max<uint64_t>(1, t.a->numel);
+        progress.bytes_done += t.count * (dtype_bits(t.a->dtype) + dtype_bits(t.b->dtype)) / 8;
       progress.current = batch.tasks.back().a->name;
       opt.on_progress(progress);
     }
+  }
+  if (opt.on_progress) {
+    progress.bytes_done = progress.bytes_total;
+    progress.current.clear();
+    opt.on_progress(progress);
   }
 
   for (const size_t ti : tensor_of_pair) {

@@ -53,13 +53,6 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
-void MappedFile::will_need(uint64_t offset, uint64_t length) const noexcept {
-  if (data_ == nullptr || offset >= size_) return;
-  if (length > size_ - offset) length = size_ - offset;
-  const uint64_t begin = offset / page_size() * page_size();
-  ::madvise(const_cast<std::byte*>(data_) + begin, offset + length - begin, MADV_WILLNEED);
-}
-
 void MappedFile::release(uint64_t offset, uint64_t length) const noexcept {
   if (data_ == nullptr || offset >= size_) return;
   if (length > size_ - offset) length = size_ - offset;

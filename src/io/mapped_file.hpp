@@ -26,8 +26,6 @@ class MappedFile {
   uint64_t size() const noexcept { return size_; }
   const std::string& display_path() const noexcept { return display_; }
 
-  // Hints; failures are ignored (they only affect speed).
-  void will_need(uint64_t offset, uint64_t length) const noexcept;
   // Drops the whole pages inside [offset, offset+length) from this process's
   // resident set; the page cache keeps them, so a later read is still cheap.
   void release(uint64_t offset, uint64_t length) const noexcept;

@@ -104,5 +104,21 @@ TEST_F(CliTest, VersionListsTheCpuBackend) {
   EXPECT_NE(r.out.find("cpu"), std::string::npos) << r.out;
 }
 
+TEST_F(CliTest, ProgressAlwaysReportsBytesAndRateOnStderr) {
+  write_pair({1, 2, 3, -4}, {1, 2, 3.5, -4});
+  const CliRun r = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu", "-q",
+                        "--progress", "always"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("100.0%"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("GB/s"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "") << "-q prints nothing on stdout";
+}
+
+TEST_F(CliTest, ProgressAutoStaysQuietInPipes) {
+  write_pair({1, 2, 3, -4}, {1, 2, 3.5, -4});
+  const CliRun r = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu", "-q"});
+  EXPECT_EQ(r.err.find("GB/s"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace wdtest
