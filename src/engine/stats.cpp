@@ -85,7 +85,13 @@ double cosine_of(double dot, double sum_sq_a, double sum_sq_b) noexcept {
   const double na = std::sqrt(sum_sq_a), nb = std::sqrt(sum_sq_b);
   if (na == 0 && nb == 0) return 1.0;
   if (na == 0 || nb == 0) return 0.0;
-  return dot / (na * nb);
+  // dot / sqrt(|a|^2 |b|^2) equals dot / (|a| |b|) in exact arithmetic and
+  // is exactly 1 for identical tensors (sqrt(fl(s*s)) == s), where
+  // sqrt(s) * sqrt(s) is often an ulp off; fall back when the product leaves
+  // the normal range. Rounding may still step just past ±1: clamp.
+  const double product = sum_sq_a * sum_sq_b;
+  const double c = std::isnormal(product) ? dot / std::sqrt(product) : dot / (na * nb);
+  return std::clamp(c, -1.0, 1.0);
 }
 
 double rel_l2_of(double sum_sq_diff, double sum_sq_a) noexcept {

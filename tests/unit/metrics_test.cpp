@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "weightdiff/stats.hpp"
 #include "weightdiff/tensor.hpp"
@@ -160,6 +161,22 @@ TEST(DerivedMetrics, PopulationStdAndMeans) {
   EXPECT_EQ(*m.rmse, 1.0);
   EXPECT_EQ(*m.max_rel, 0.0);  // 0 is a value, not null
   EXPECT_EQ(m.norm_diff, 2.0);
+}
+
+// Identical tensors have dot == sum_sq_a == sum_sq_b exactly; their cosine
+// must then be exactly 1 (so 1 - cosine prints 0), never an ulp off.
+TEST(DerivedMetrics, CosineOfIdenticalTensorsIsExactlyOne) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(1e-3, 1e6);
+  for (int i = 0; i < 10000; ++i) {
+    const double s = u(rng);
+    ASSERT_EQ(weightdiff::cosine_of(s, s, s), 1.0) << s;
+  }
+  // Outside the range where s*s is normal the plain formula is used.
+  EXPECT_NEAR(weightdiff::cosine_of(1e200, 1e200, 1e200), 1.0, 1e-15);
+  // Rounding never carries |cosine| past 1.
+  EXPECT_LE(weightdiff::cosine_of(1.0000000000000002, 1.0, 1.0), 1.0);
+  EXPECT_GE(weightdiff::cosine_of(-1.0000000000000002, 1.0, 1.0), -1.0);
 }
 
 TEST(UnravelIndex, LargeShapes) {
