@@ -5,6 +5,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -51,6 +52,10 @@ struct TableOptions {
 // The terminal table, worst first, a summary line and the structural differences.
 // Throws Error(usage) for an unknown sort metric.
 void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions& opt);
+
+// Text from model files made safe for a terminal: control bytes (ANSI
+// escapes, newlines) become '?'.
+std::string printable(std::string_view text);
 
 // Validates a --sort metric name. Throws Error(usage).
 void check_sort_metric(const std::string& metric);

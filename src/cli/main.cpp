@@ -2,6 +2,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +28,7 @@ struct CliArgs {
   std::string devices;
   unsigned threads = 0;
   std::string json;
-  size_t top = 20;
+  long long top = 20;
   std::string sort = "rel_l2";
   std::vector<std::string> include, exclude, map, fail_if;
   std::optional<double> atol, rtol;
@@ -36,11 +38,24 @@ struct CliArgs {
 };
 
 wd::HistRange parse_hist_range(const std::string& s) {
+  const auto bad = [&] {
+    return wd::Error(wd::Errc::usage, "--hist-range '" + s + "': expected LO:HI, e.g. -40:16");
+  };
+  const auto colon = s.find(':');
+  if (colon == std::string::npos) throw bad();
   int lo = 0, hi = 0;
-  char tail = 0;
-  if (std::sscanf(s.c_str(), "%d:%d%c", &lo, &hi, &tail) != 2)
-    throw wd::Error(wd::Errc::usage, "--hist-range '" + s + "': expected LO:HI, e.g. -40:16");
+  const char* end = s.data() + s.size();
+  const auto r1 = std::from_chars(s.data(), s.data() + colon, lo);
+  const auto r2 = std::from_chars(s.data() + colon + 1, end, hi);
+  if (r1.ec != std::errc() || r1.ptr != s.data() + colon || r2.ec != std::errc() || r2.ptr != end)
+    throw bad();
   return {lo, hi};
+}
+
+std::optional<double> tolerance(const std::optional<double>& v, const char* option) {
+  if (v && !(std::isfinite(*v) && *v >= 0))
+    throw wd::Error(wd::Errc::usage, std::string(option) + " must be a finite number >= 0");
+  return v;
 }
 
 bool want_color(const std::string& mode) {
@@ -51,38 +66,58 @@ bool want_color(const std::string& mode) {
          !(term && std::string(term) == "dumb");
 }
 
-// Writes a report next to its destination and renames it into place, so an
-// error never leaves a partial report behind.
 template <typename Writer>
-void write_report(const std::string& path, Writer&& write) {
-  if (path == "-") {
-    write(std::cout);
-    std::cout.flush();
-    return;
-  }
-  const std::string tmp = path + ".tmp-" + std::to_string(getpid());
+void write_file_atomically(const std::filesystem::path& path, const std::string& given,
+                           Writer&& write) {
+  const std::string tmp = path.string() + ".tmp-" + std::to_string(getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw wd::Error(wd::Errc::io, "cannot write report", path);
+    if (!out) throw wd::Error(wd::Errc::io, "cannot write report", given);
     write(out);
     out.flush();
     if (!out) {
       std::filesystem::remove(tmp);
-      throw wd::Error(wd::Errc::io, "cannot write report", path);
+      throw wd::Error(wd::Errc::io, "cannot write report", given);
     }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp);
-    throw wd::Error(wd::Errc::io, "cannot write report: " + ec.message(), path);
+    throw wd::Error(wd::Errc::io, "cannot write report: " + ec.message(), given);
   }
+}
+
+// Writes a report next to its destination and renames it into place, so an
+// error never leaves a partial report behind. A symlink is followed (the link
+// stays); a destination that is not a regular file (/dev/null, a FIFO) is
+// written directly.
+template <typename Writer>
+void write_report(const std::string& given, Writer&& write) {
+  namespace fs = std::filesystem;
+  if (given == "-") {
+    write(std::cout);
+    std::cout.flush();
+    return;
+  }
+  std::error_code ec;
+  const fs::path path = fs::weakly_canonical(given, ec);
+  const fs::file_status st = fs::status(ec ? fs::path(given) : path, ec);
+  if (!ec && fs::exists(st) && !fs::is_regular_file(st)) {
+    std::ofstream out(given, std::ios::binary);
+    if (!out) throw wd::Error(wd::Errc::io, "cannot write report", given);
+    write(out);
+    out.flush();
+    if (!out) throw wd::Error(wd::Errc::io, "cannot write report", given);
+    return;
+  }
+  write_file_atomically(path.empty() ? fs::path(given) : path, given, write);
 }
 
 int run(const CliArgs& args) {
   wd::DiffOptions opt;
-  opt.atol = args.atol;
-  opt.rtol = args.rtol;
+  opt.atol = tolerance(args.atol, "--atol");
+  opt.rtol = tolerance(args.rtol, "--rtol");
   for (const auto& m : args.map) opt.map.push_back(wd::parse_map_rule(m));
   opt.include = args.include;
   opt.exclude = args.exclude;
@@ -92,6 +127,7 @@ int run(const CliArgs& args) {
   std::vector<wd::Gate> gates;
   for (const auto& g : args.fail_if) gates.push_back(wd::parse_gate(g));
   wd::check_sort_metric(args.sort);
+  if (args.top < 0) throw wd::Error(wd::Errc::usage, "--top must be >= 0 (0 = all rows)");
 
   const wd::Model a = wd::open_model(args.a);
   const wd::Model b = wd::open_model(args.b);
@@ -110,7 +146,7 @@ int run(const CliArgs& args) {
     write_report(args.json, [&](std::ostream& out) { wd::write_json(out, ctx); });
   if (!args.quiet && args.json != "-") {
     wd::TableOptions t;
-    t.top = args.top;
+    t.top = static_cast<size_t>(args.top);
     t.sort = args.sort;
     t.color = want_color(args.color);
     wd::print_table(std::cout, ctx, t);
@@ -163,7 +199,7 @@ int main(int argc, char** argv) {
   try {
     return run(args);
   } catch (const wd::Error& e) {
-    std::cerr << "weightdiff: error: " << e.what() << '\n';
+    std::cerr << "weightdiff: error: " << wd::printable(e.what()) << '\n';
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "weightdiff: internal error: " << e.what() << '\n';

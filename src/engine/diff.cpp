@@ -2,6 +2,7 @@
 // order, derive status and summary.
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -140,7 +141,11 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
 
   Progress progress;
   for (const auto& p : pairs) progress.bytes_total += p.a->nbytes + p.b->nbytes;
-  engine::ChunkPlanner planner(pairs);
+  // Partial results hold every histogram bin: fewer tasks per batch when a
+  // wide --hist-range makes each one large (same bits: batches only group).
+  const size_t batch_tasks =
+      std::clamp<size_t>(4096 * 56 / static_cast<size_t>(opt.hist.bins()), 16, 4096);
+  engine::ChunkPlanner planner(pairs, engine::kChunkElements, uint64_t{64} << 20, batch_tasks);
   engine::Batch batch;
   std::vector<PairStats> partial;
   while (planner.next(batch)) {

@@ -15,10 +15,6 @@ namespace fs = std::filesystem;
 namespace weightdiff::formats {
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // The path as the user gave it, joined with a name inside it.
 std::string join_display(const std::string& dir, const std::string& name) {
   return (fs::path(dir) / name).string();
@@ -79,9 +75,18 @@ Model open_safetensors_index(const std::string& index) {
   m.format = "safetensors";
   Pool pool(m);
   const auto roots = io::allowed_roots(dir, index_path);
+  std::map<std::string, std::string> shard_of;  // every tensor of every shard
   for (const auto& [rel, names] : names_by_shard) {
     SafetensorsFile shard = open_shard(dir, dir_display, rel, roots);
     const std::string display = join_display(dir_display, rel);
+    // A tensor stored in two shards is an error even when the index picks
+    // one of them (SPEC §7): which copy is meant is ambiguous.
+    for (const auto& t : shard.tensors) {
+      auto [it, fresh] = shard_of.emplace(t.name, display);
+      if (!fresh)
+        throw Error(Errc::conflict, "tensor is in two shards: " + it->second + " and " + display,
+                    display, t.name);
+    }
     // Keep exactly the tensors the index assigns to this shard.
     std::map<std::string, TensorRef*> present;
     for (auto& t : shard.tensors) present.emplace(t.name, &t);
@@ -105,8 +110,8 @@ Model open_safetensors_folder(const std::string& dir_str) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (ends_with(name, ".safetensors.index.json")) indexes.push_back(name);
-    else if (ends_with(name, ".safetensors")) shards.push_back(name);
+    if (name.ends_with(".safetensors.index.json")) indexes.push_back(name);
+    else if (name.ends_with(".safetensors")) shards.push_back(name);
   }
   if (ec) throw Error(Errc::io, "cannot list folder: " + ec.message(), dir_str);
   if (indexes.size() > 1)

@@ -94,9 +94,14 @@ nlohmann::json parse_strict_json(std::string_view text, const std::string& displ
 
 uint64_t json_uint(const nlohmann::json& v, const std::string& what, const std::string& display,
                    const std::string& tensor) {
-  if (!v.is_number_unsigned())
-    throw Error(Errc::malformed, what + " must be a non-negative integer, got " + v.dump(),
-                display, tensor);
+  if (!v.is_number_unsigned()) {
+    // Quote scalars, name the type of anything else: dumping a hostile,
+    // deeply nested value would recurse without bound.
+    std::string got = v.is_primitive() ? v.dump() : std::string("a JSON ") + v.type_name();
+    if (got.size() > 40) got = got.substr(0, 40) + "...";
+    throw Error(Errc::malformed, what + " must be a non-negative integer, got " + got, display,
+                tensor);
+  }
   return v.get<uint64_t>();
 }
 

@@ -13,10 +13,6 @@ namespace fs = std::filesystem;
 namespace weightdiff {
 namespace {
 
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Sorted by name, byte-wise; names unique; total bytes.
 void finalize(Model& m) {
   std::sort(m.tensors.begin(), m.tensors.end(),
@@ -29,9 +25,9 @@ void finalize(Model& m) {
 }
 
 Model open_file(const std::string& path) {
-  if (has_suffix(path, ".index.json")) return formats::open_safetensors_index(path);
+  if (path.ends_with(".index.json")) return formats::open_safetensors_index(path);
   auto file = MappedFile::open(path, path);
-  if (formats::looks_like_safetensors(*file) || has_suffix(path, ".safetensors")) {
+  if (formats::looks_like_safetensors(*file) || path.ends_with(".safetensors")) {
     Model m;
     m.path = path;
     m.format = "safetensors";

@@ -12,6 +12,9 @@ namespace weightdiff::formats {
 namespace {
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // as the reference implementation
+// Real names are a few hundred bytes at most; std::regex (--include, --map)
+// recurses per character and overflows the stack on names of ~100 KB.
+constexpr size_t kMaxTensorName = 16 * 1024;
 
 struct DTypeSpec {
   std::optional<DType> type;  // nullopt: defined by the format, not decodable here
@@ -65,6 +68,11 @@ struct Entry {
 Entry parse_entry(const std::string& name, const nlohmann::json& v,
                   const std::shared_ptr<const MappedFile>& file, uint64_t data_start) {
   const std::string& disp = file->display_path();
+  if (name.size() > kMaxTensorName)
+    throw Error(Errc::malformed,
+                "tensor name of " + std::to_string(name.size()) + " bytes (limit " +
+                    std::to_string(kMaxTensorName) + ")",
+                disp, name.substr(0, 40) + "...");
   if (!v.is_object()) throw Error(Errc::malformed, "entry is not an object", disp, name);
   const auto dt = v.find("dtype");
   const auto sh = v.find("shape");

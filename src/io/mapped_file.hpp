@@ -1,8 +1,8 @@
 // A read-only memory mapping of a whole file.
 //
-// Tensor data is referenced in place; the engine asks the kernel to prefetch
-// ranges ahead of use and to drop ranges already processed, which keeps the
-// resident set bounded whatever the file size.
+// Tensor data is referenced in place; the backends drop ranges already
+// processed from the process, which keeps the resident set bounded whatever
+// the file size.
 #pragma once
 
 #include <cstddef>

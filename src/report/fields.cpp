@@ -15,7 +15,7 @@ FieldValue opt(const std::optional<double>& v) {
 std::vector<Field> tensor_fields(const TensorDiff& t) {
   std::vector<Field> f{
       {"name", t.name},
-      {"name_b", t.name_b},
+      {"name_b", t.status == Status::only_in_a ? FieldValue() : FieldValue(t.name_b)},
       {"status", std::string(status_name(t.status))},
       {"dtype_a", t.dtype_a.empty() ? FieldValue() : FieldValue(t.dtype_a)},
       {"dtype_b", t.dtype_b.empty() ? FieldValue() : FieldValue(t.dtype_b)},

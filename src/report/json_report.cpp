@@ -83,7 +83,8 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
     const std::string name = f.name;
     if (name == "seconds") summary["failed"] = s.failed;
     summary[name] = value(f.value);
-    if (name == "max_abs") summary["max_abs_tensor"] = s.max_abs_tensor;
+    if (name == "max_abs")
+      summary["max_abs_tensor"] = s.max_abs ? Json(s.max_abs_tensor) : Json(nullptr);
   }
   j["summary"] = std::move(summary);
 

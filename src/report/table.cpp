@@ -50,6 +50,13 @@ std::string lpad(const std::string& s, size_t w) {
 
 }  // namespace
 
+std::string printable(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  return out;
+}
+
 void check_sort_metric(const std::string& metric) {
   const auto& names = numeric_tensor_metrics();
   if (metric != "name" && std::find(names.begin(), names.end(), metric) == names.end())
@@ -86,7 +93,8 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
   for (size_t i = 0; i < shown; ++i) {
     const TensorDiff& t = *rows[i].t;
     const Metrics m = derive_metrics(*t.stats);
-    std::string name = t.name.size() > wname ? "…" + t.name.substr(t.name.size() - wname + 1) : t.name;
+    const std::string full = printable(t.name);
+    std::string name = full.size() > wname ? "…" + full.substr(full.size() - wname + 1) : full;
     out << pad(name, wname) << "  " << pad(dtypes(t), 9) << "  " << pad(shape_string(t.shape_a), 14)
         << "  " << lpad(fmt(m.max_abs), 9) << "  " << lpad(fmt(m.mean_abs), 9) << "  "
         << lpad(fmt(1.0 - m.cosine), 9) << "  " << lpad(fmt(m.rel_l2), 9) << "  "
@@ -102,8 +110,9 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
   // Structural differences.
   for (const auto& t : r.tensors) {
     if (is_compared(t.status)) continue;
-    out << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset << "  " << t.name;
-    if (t.status == Status::only_in_b && t.name_b != t.name) out << " (B: " << t.name_b << ")";
+    out << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset << "  "
+        << printable(t.name);
+    if (t.status == Status::only_in_b && t.name_b != t.name) out << " (B: " << printable(t.name_b) << ")";
     if (t.status == Status::shape_mismatch)
       out << "  [" << shape_string(t.shape_a) << "] vs [" << shape_string(t.shape_b) << "]";
     if (t.status == Status::unsupported_dtype) out << "  " << t.dtype_a << " / " << t.dtype_b;
@@ -118,7 +127,7 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
   if (s.shape_mismatch) out << "; shape mismatch " << s.shape_mismatch;
   if (s.unsupported_dtype) out << "; unsupported " << s.unsupported_dtype;
   out << " | max_abs " << fmt(s.max_abs);
-  if (s.max_abs) out << " (" << s.max_abs_tensor << ")";
+  if (s.max_abs) out << " (" << printable(s.max_abs_tensor) << ")";
   out << ", 1-cos " << fmt(1.0 - s.cosine) << ", rel_l2 " << fmt(s.rel_l2) << " | "
       << fmt(static_cast<double>(s.bytes_read) / 1e9, "%.2f") << " GB in "
       << fmt(s.seconds, "%.2f") << " s on " << r.backend << '\n';

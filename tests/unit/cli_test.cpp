@@ -104,6 +104,35 @@ TEST_F(CliTest, VersionListsTheCpuBackend) {
   EXPECT_NE(r.out.find("cpu"), std::string::npos) << r.out;
 }
 
+// The report goes through a temp file renamed into place; a symlink named as
+// the destination must stay a symlink, with the report in its target.
+TEST_F(CliTest, JsonReportThroughASymlinkKeepsTheLink) {
+  write_pair({1, 2, 3, -4}, {1, 2, 3, -4});
+  write_bytes(file("real.json"), "old");
+  fs::create_symlink(file("real.json"), file("link.json"));
+  const CliRun r = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu", "-q",
+                        "--json", path("link.json")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(file("link.json")));
+  std::ifstream in(file("real.json"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_NE(ss.str().find("\"schema_version\""), std::string::npos) << ss.str();
+}
+
+TEST_F(CliTest, BadOptionValuesExitTwo) {
+  write_pair({1, 2, 3, -4}, {1, 2, 3, -4});
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--atol", "nan"}, {"--atol", "-1"}, {"--rtol", "inf"},
+        {"--top", "-1"}, {"--hist-range", "99999999999:3"}, {"--hist-range", "-40:16x"},
+        {"--hist-range", "-1022:16"}, {"--fail-if", "max_abs_index<1"}}) {
+    std::vector<std::string> args{path("a.safetensors"), path("b.safetensors"), "-q"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    const CliRun r = run(args);
+    EXPECT_EQ(r.code, 2) << bad[0] << ' ' << bad[1] << ": " << r.err;
+  }
+}
+
 TEST_F(CliTest, ProgressAlwaysReportsBytesAndRateOnStderr) {
   write_pair({1, 2, 3, -4}, {1, 2, 3.5, -4});
   const CliRun r = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu", "-q",

@@ -168,6 +168,17 @@ TEST_F(FolderTest, TensorInTwoShardsWithoutIndexConflicts) {
   expect_bad(Errc::conflict, {"layer.0.b", in_model(kShard2)});
 }
 
+// With an index too: which copy is meant is ambiguous (SPEC §7), even though
+// the index names one of them.
+TEST_F(FolderTest, TensorInTwoShardsWithIndexConflicts) {
+  write_shards(model_dir());
+  StFile dup = shard2();
+  dup.tensors.push_back(st_f32("layer.0.b", {2}, {5, 6}));
+  write_safetensors(model_dir() / kShard2, dup);
+  write_index(good_map());
+  expect_bad(Errc::conflict, {"layer.0.b", in_model(kShard2)});
+}
+
 TEST_F(FolderTest, SymlinkedShardEscapingTheFolderIsUnsafe) {
   write_safetensors(file("outside") / kShard2, shard2());
   write_safetensors(model_dir() / kShard1, shard1());

@@ -232,6 +232,25 @@ TEST_F(SafetensorsTest, OffsetsMustBeAPairOfNonNegativeIntegers) {
   expect_bad_w("data_offsets", "[24,0]");  // end before begin
 }
 
+// A hostile header nests arrays 100k deep where a number belongs: the error
+// must be a clean malformed-file message (describing, not dumping, the value:
+// dumping recurses without bound).
+TEST_F(SafetensorsTest, DeeplyNestedValueIsMalformedNotACrash) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  expect_bad_w("shape", deep);
+  expect_bad_w("data_offsets", "[" + deep + ",4]");
+}
+
+// std::regex recurses per character on --include/--map: names past 16 KiB
+// are refused when the file is opened.
+TEST_F(SafetensorsTest, OverlongTensorNameIsMalformed) {
+  StFile ok = st_file({st_f32(std::string(16 * 1024, 'n'), {1}, {1})});
+  write_safetensors(file("m.safetensors"), ok);
+  EXPECT_EQ(weightdiff::open_model(path("m.safetensors")).tensors.size(), 1u);
+  expect_bad(st_file({st_f32(std::string(16 * 1024 + 1, 'n'), {1}, {1})}), Errc::malformed,
+             {"tensor name of 16385 bytes"});
+}
+
 TEST_F(SafetensorsTest, ShapeProductOrByteSizeOverflow) {
   expect_bad_w("shape", "[4294967296,4294967296]");              // numel = 2^64
   expect_bad_w("shape", "[18446744073709551615,2]");             // numel > 2^64

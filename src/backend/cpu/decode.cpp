@@ -81,14 +81,20 @@ inline float half_bits_to_float(uint16_t h) {
   return std::bit_cast<float>(mag | sign);
 }
 
-template <typename T>
-void load_convert(const std::byte* base, uint64_t first, size_t count, double* out) {
+// Elements [first, first + count) as stored (unaligned-safe), mapped to double.
+template <typename T, typename Map>
+void load_map(const std::byte* base, uint64_t first, size_t count, double* out, Map map) {
   const std::byte* p = base + first * sizeof(T);
   for (size_t i = 0; i < count; ++i) {
     T v;
     std::memcpy(&v, p + i * sizeof(T), sizeof(T));
-    out[i] = static_cast<double>(v);
+    out[i] = map(v);
   }
+}
+
+template <typename T>
+void load_convert(const std::byte* base, uint64_t first, size_t count, double* out) {
+  load_map<T>(base, first, count, out, [](T v) { return static_cast<double>(v); });
 }
 
 }  // namespace
@@ -109,24 +115,8 @@ void decode_to_f64(DType type, const std::byte* base, uint64_t first, size_t cou
   switch (type) {
     case DType::f64: std::memcpy(out, base + first * 8, count * 8); return;
     case DType::f32: return load_convert<float>(base, first, count, out);
-    case DType::f16: {
-      const std::byte* p = base + first * 2;
-      for (size_t i = 0; i < count; ++i) {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * i, 2);
-        out[i] = half_bits_to_float(h);
-      }
-      return;
-    }
-    case DType::bf16: {
-      const std::byte* p = base + first * 2;
-      for (size_t i = 0; i < count; ++i) {
-        uint16_t h;
-        std::memcpy(&h, p + 2 * i, 2);
-        out[i] = std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
-      }
-      return;
-    }
+    case DType::f16: return load_map<uint16_t>(base, first, count, out, f16_to_f64);
+    case DType::bf16: return load_map<uint16_t>(base, first, count, out, bf16_to_f64);
     case DType::f8e4m3fn:
     case DType::f8e4m3fnuz:
     case DType::f8e5m2:
