@@ -6,7 +6,7 @@ set -euo pipefail
 
 DEBIAN_PACKAGES=(
   build-essential cmake pkg-config git time
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev
   nlohmann-json3-dev libcli11-dev libtbb-dev libhwy-dev
   python3 python3-pip
 )

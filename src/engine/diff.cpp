@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "backend/backend.hpp"
 #include "engine/chunk_plan.hpp"
+#include "io/mapped_file.hpp"
 #include "match/match.hpp"
 #include "weightdiff/diff.hpp"
 #include "weightdiff/error.hpp"
@@ -167,6 +169,14 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     progress.current.clear();
     opt.on_progress(progress);
   }
+
+  // Same bytes start to end: a file replaced or rewritten during the pass
+  // (caught by SIGBUS only when it shrank) makes the results meaningless.
+  std::set<const MappedFile*> files;
+  for (const auto& p : pairs)
+    for (const TensorRef* t : {p.a, p.b})
+      if (t->file) files.insert(t->file.get());
+  for (const MappedFile* f : files) f->check_unchanged();
 
   for (const size_t ti : tensor_of_pair) {
     TensorDiff& d = result.tensors[ti];

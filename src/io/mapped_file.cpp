@@ -38,8 +38,12 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
   if (!S_ISREG(st.st_mode)) throw Error(Errc::io, "not a regular file", display);
 
   std::shared_ptr<MappedFile> m(new MappedFile());
+  m->path_ = path;
   m->display_ = display;
   m->size_ = static_cast<uint64_t>(st.st_size);
+  m->inode_ = st.st_ino;
+  m->device_ = st.st_dev;
+  m->mtime_ns_ = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   if (m->size_ > 0) {
     void* p = ::mmap(nullptr, m->size_, PROT_READ, MAP_SHARED, f.fd, 0);
     if (p == MAP_FAILED)
@@ -47,6 +51,15 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
     m->data_ = static_cast<const std::byte*>(p);
   }
   return m;
+}
+
+void MappedFile::check_unchanged() const {
+  struct stat st {};
+  const bool same = ::stat(path_.c_str(), &st) == 0 &&
+                    static_cast<uint64_t>(st.st_size) == size_ && st.st_ino == inode_ &&
+                    st.st_dev == device_ &&
+                    int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec == mtime_ns_;
+  if (!same) throw Error(Errc::changed, "file changed while reading", display_);
 }
 
 MappedFile::~MappedFile() {

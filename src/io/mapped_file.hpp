@@ -23,6 +23,13 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   const std::byte* data() const noexcept { return data_; }
+  bool contains(const void* address) const noexcept {
+    const auto* p = static_cast<const std::byte*>(address);
+    return data_ != nullptr && p >= data_ && p < data_ + size_;
+  }
+  // Throws Error(changed) when the file at the path is no longer the one
+  // mapped (size, modification time or inode differ).
+  void check_unchanged() const;
   uint64_t size() const noexcept { return size_; }
   const std::string& display_path() const noexcept { return display_; }
 
@@ -34,7 +41,9 @@ class MappedFile {
   MappedFile() = default;
   const std::byte* data_ = nullptr;
   uint64_t size_ = 0;
-  std::string display_;
+  std::string path_, display_;
+  uint64_t inode_ = 0, device_ = 0;
+  int64_t mtime_ns_ = 0;
 };
 
 }  // namespace weightdiff

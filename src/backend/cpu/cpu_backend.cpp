@@ -9,6 +9,7 @@
 #include "backend/backend.hpp"
 #include "backend/cpu/fused_kernel.hpp"
 #include "io/mapped_file.hpp"
+#include "io/sigbus_guard.hpp"
 
 namespace weightdiff::backend {
 namespace {
@@ -39,7 +40,9 @@ class CpuBackend final : public Backend {
   static PairStats run(const ChunkTask& t, const HistRange& hist) {
     const cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), t.b->data(), t.first,
                              t.count,    t.atol,     t.rtol,      hist};
-    PairStats s = cpu::reduce_chunk(in);
+    PairStats s;
+    // A file truncated under us: Error(changed), not a SIGBUS.
+    io::read_guarded(t.a->file.get(), t.b->file.get(), [&] { s = cpu::reduce_chunk(in); });
     // The chunk's pages are done with: keep the resident set bounded.
     release(*t.a, t.first, t.count);
     release(*t.b, t.first, t.count);
