@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -108,6 +109,24 @@ void summarize(DiffResult& r) {
   s.rel_l2 = rel_l2_of(s.sum_sq_diff, s.sum_sq_a);
 }
 
+// Between batches nothing reads the files: drop every page the batch
+// touched, shared edge pages included, which the backends must keep while
+// neighbouring chunks are in flight. (Without this a model of many small
+// tensors would stay resident: no tensor covers a whole page.)
+void release_batch(const engine::Batch& batch) {
+  std::map<const MappedFile*, std::pair<uint64_t, uint64_t>> hull;  // [begin, end)
+  for (const auto& t : batch.tasks)
+    for (const TensorRef* side : {t.a, t.b}) {
+      if (!side->file) continue;
+      const uint64_t bits = dtype_bits(side->dtype);
+      const uint64_t begin = side->offset + t.first * bits / 8;
+      const uint64_t end = side->offset + ((t.first + t.count) * bits + 7) / 8;
+      auto [it, fresh] = hull.emplace(side->file.get(), std::pair{begin, end});
+      if (!fresh) it->second = {std::min(it->second.first, begin), std::max(it->second.second, end)};
+    }
+  for (const auto& [file, range] : hull) file->release_touched(range.first, range.second - range.first);
+}
+
 }  // namespace
 
 DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
@@ -157,6 +176,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
       TensorDiff& d = result.tensors[tensor_of_pair[batch.pair_of_task[i]]];
       d.stats->merge(partial[i]);
     }
+    release_batch(batch);
     if (opt.on_progress) {
       for (const auto& t : batch.tasks)
         progress.bytes_done += t.count * (dtype_bits(t.a->dtype) + dtype_bits(t.b->dtype)) / 8;

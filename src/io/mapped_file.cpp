@@ -62,6 +62,14 @@ void MappedFile::check_unchanged() const {
   if (!same) throw Error(Errc::changed, "file changed while reading", display_);
 }
 
+void MappedFile::release_touched(uint64_t offset, uint64_t length) const noexcept {
+  if (data_ == nullptr || offset >= size_) return;
+  if (length > size_ - offset) length = size_ - offset;
+  const uint64_t begin = offset / page_size() * page_size();
+  const uint64_t end = offset + length;  // madvise rounds the length up to whole pages
+  ::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
 }

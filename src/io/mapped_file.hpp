@@ -36,6 +36,10 @@ class MappedFile {
   // Drops the whole pages inside [offset, offset+length) from this process's
   // resident set; the page cache keeps them, so a later read is still cheap.
   void release(uint64_t offset, uint64_t length) const noexcept;
+  // The same, including the pages the range only partly covers: for when no
+  // one else is reading the file (small tensors share pages, which the call
+  // above must keep).
+  void release_touched(uint64_t offset, uint64_t length) const noexcept;
 
  private:
   MappedFile() = default;
