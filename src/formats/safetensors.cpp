@@ -95,13 +95,9 @@ Entry parse_entry(const std::string& name, const nlohmann::json& v,
     e.ref.shape.push_back(dim);
   }
   e.ref.numel = numel;
-  // Whole bytes per element, or packed sub-byte elements (rounded up).
-  const auto nbytes_opt = spec->bits % 8 == 0
-                              ? io::checked_mul(numel, spec->bits / 8)
-                              : io::checked_mul(numel / 8, spec->bits);
+  const auto nbytes_opt = io::storage_bytes(numel, spec->bits);
   if (!nbytes_opt) throw Error(Errc::malformed, "byte size overflows 64 bits", disp, name);
-  const uint64_t nbytes =
-      *nbytes_opt + (spec->bits % 8 == 0 ? 0 : (numel % 8 * spec->bits + 7) / 8);
+  const uint64_t nbytes = *nbytes_opt;
   if (spec->type) {
     e.ref.dtype = *spec->type;
   } else {

@@ -57,8 +57,7 @@ bool dtype_is_float(DType t) noexcept { return info(t).is_float; }
 Tolerance default_tolerance(DType t) noexcept { return info(t).tol; }
 
 std::optional<uint64_t> dtype_storage_bytes(DType t, uint64_t numel) noexcept {
-  if (dtype_bits(t) == 4) return numel / 2 + numel % 2;
-  return io::checked_mul(numel, dtype_bits(t) / 8);
+  return io::storage_bytes(numel, dtype_bits(t));
 }
 
 }  // namespace weightdiff
