@@ -163,11 +163,20 @@ HWY_INLINE void stats_group(StatsAcc& s, BlockSlots& slots, const BlockArgs& arg
 // Counts the 8 elements of a group from their packed codes (scalar work
 // that the out-of-order core overlaps with the next group's vector work).
 HWY_INLINE void count_group(const CountTargets& c, const uint64_t* packed, size_t n) {
+  uint64_t any_d = 0;
   for (size_t e = 0; e < n; ++e) {
     const size_t copy = e % kCountCopies;
-    ++c.d[copy * c.d_width + c.abs_slot[packed[e] & 0x7FF]];
     ++c.a[copy * c.v_width + c.value_slot[(packed[e] >> 16) & 0xFFF]];
+    any_d |= packed[e] & 0x7FF;
   }
+  // Unchanged weights (whole tensors, often, after a finetune) give d == 0:
+  // one update for the group instead of one per element.
+  if (any_d == 0) {
+    c.d[c.abs_slot[0]] += static_cast<uint32_t>(n);
+    return;
+  }
+  for (size_t e = 0; e < n; ++e)
+    ++c.d[e % kCountCopies * c.d_width + c.abs_slot[packed[e] & 0x7FF]];
 }
 
 HWY_INLINE bool group_all_finite(const BlockArgs& args, size_t i) {
