@@ -22,6 +22,16 @@ struct ChunkTask {
   double atol, rtol;
 };
 
+// The file bytes [begin, end) holding elements [first, first + count) of t
+// (sub-byte elements: the partial bytes at either end included).
+struct ByteRange {
+  uint64_t begin, end;
+};
+inline ByteRange chunk_bytes(const TensorRef& t, uint64_t first, uint64_t count) {
+  const uint64_t bits = dtype_bits(t.dtype);
+  return {t.offset + first * bits / 8, t.offset + ((first + count) * bits + 7) / 8};
+}
+
 class Backend {
  public:
   virtual ~Backend() = default;

@@ -101,8 +101,9 @@ void write_report(const std::string& given, Writer&& write) {
     return;
   }
   std::error_code ec;
-  const fs::path path = fs::weakly_canonical(given, ec);
-  const fs::file_status st = fs::status(ec ? fs::path(given) : path, ec);
+  fs::path path = fs::weakly_canonical(given, ec);  // follows symlinks
+  if (ec || path.empty()) path = given;
+  const fs::file_status st = fs::status(path, ec);
   if (!ec && fs::exists(st) && !fs::is_regular_file(st)) {
     std::ofstream out(given, std::ios::binary);
     if (!out) throw wd::Error(wd::Errc::io, "cannot write report", given);
@@ -111,7 +112,7 @@ void write_report(const std::string& given, Writer&& write) {
     if (!out) throw wd::Error(wd::Errc::io, "cannot write report", given);
     return;
   }
-  write_file_atomically(path.empty() ? fs::path(given) : path, given, write);
+  write_file_atomically(path, given, write);
 }
 
 int run(const CliArgs& args) {

@@ -118,11 +118,10 @@ void release_batch(const engine::Batch& batch) {
   for (const auto& t : batch.tasks)
     for (const TensorRef* side : {t.a, t.b}) {
       if (!side->file) continue;
-      const uint64_t bits = dtype_bits(side->dtype);
-      const uint64_t begin = side->offset + t.first * bits / 8;
-      const uint64_t end = side->offset + ((t.first + t.count) * bits + 7) / 8;
-      auto [it, fresh] = hull.emplace(side->file.get(), std::pair{begin, end});
-      if (!fresh) it->second = {std::min(it->second.first, begin), std::max(it->second.second, end)};
+      const backend::ByteRange r = backend::chunk_bytes(*side, t.first, t.count);
+      auto [it, fresh] = hull.emplace(side->file.get(), std::pair{r.begin, r.end});
+      if (!fresh)
+        it->second = {std::min(it->second.first, r.begin), std::max(it->second.second, r.end)};
     }
   for (const auto& [file, range] : hull) file->release_touched(range.first, range.second - range.first);
 }

@@ -51,9 +51,8 @@ class CpuBackend final : public Backend {
 
   static void release(const TensorRef& t, uint64_t first, uint64_t count) {
     if (!t.file) return;
-    const uint64_t bits = dtype_bits(t.dtype);
-    const uint64_t begin = first * bits / 8, end = (first + count) * bits / 8;
-    t.file->release(t.offset + begin, end - begin);
+    const ByteRange r = chunk_bytes(t, first, count);
+    t.file->release(r.begin, r.end - r.begin);  // whole pages only: neighbours may share the edges
   }
 
   unsigned threads_;
