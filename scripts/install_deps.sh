@@ -8,9 +8,11 @@ DEBIAN_PACKAGES=(
   build-essential cmake pkg-config git time
   libgtest-dev
   nlohmann-json3-dev libcli11-dev libtbb-dev libhwy-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev
+  chromium fonts-liberation
   python3 python3-pip
 )
-PYTHON_MODULES=(numpy safetensors ml_dtypes pytest)
+PYTHON_MODULES=(numpy safetensors ml_dtypes onnx pytest)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -34,9 +34,11 @@ class Error : public std::runtime_error {
   Errc code() const noexcept { return code_; }
   const std::string& file() const noexcept { return file_; }
   const std::string& tensor() const noexcept { return tensor_; }
+  const std::string& detail() const noexcept { return detail_; }  // `what` as given
 
  private:
   Errc code_;
+  std::string detail_;
   std::string file_;
   std::string tensor_;
 };

@@ -1,8 +1,11 @@
 // Format detection: by content first (magic bytes / structure), then by name.
 #include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <vector>
 
 #include "formats/hf_folder.hpp"
+#include "formats/onnx.hpp"
 #include "formats/safetensors.hpp"
 #include "io/mapped_file.hpp"
 #include "weightdiff/error.hpp"
@@ -36,7 +39,31 @@ Model open_file(const std::string& path) {
     m.metadata = std::move(st.metadata);
     return m;
   }
-  throw Error(Errc::unsupported, "not a recognized model format (expected safetensors)", path);
+  if (formats::looks_like_onnx(*file, path)) return formats::open_onnx(file, path);
+  throw Error(Errc::unsupported, "not a recognized model format (expected safetensors or ONNX)", path);
+}
+
+// A folder without safetensors that holds exactly one *.onnx (an export
+// folder: model.onnx beside its external data) stands for that model.
+std::optional<std::string> lone_onnx_in(const std::string& dir) {
+  std::vector<std::string> onnx;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json")) return std::nullopt;
+    if (name.ends_with(".onnx")) onnx.push_back(name);
+  }
+  if (ec || onnx.size() != 1) return std::nullopt;
+  return (fs::path(dir) / onnx.front()).string();
+}
+
+Model open_directory(const std::string& dir) {
+  if (const auto onnx = lone_onnx_in(dir)) {
+    Model m = open_file(*onnx);
+    m.path = dir;
+    return m;
+  }
+  return formats::open_safetensors_folder(dir);
 }
 
 }  // namespace
@@ -45,7 +72,7 @@ Model open_model(const std::string& path) {
   std::error_code ec;
   const auto st = fs::status(path, ec);
   if (ec || !fs::exists(st)) throw Error(Errc::io, "no such file or folder", path);
-  Model m = fs::is_directory(st) ? formats::open_safetensors_folder(path) : open_file(path);
+  Model m = fs::is_directory(st) ? open_directory(path) : open_file(path);
   finalize(m);
   return m;
 }

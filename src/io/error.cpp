@@ -31,6 +31,6 @@ const char* errc_name(Errc code) noexcept {
 Error::Error(Errc code, const std::string& what, const std::string& file,
              const std::string& tensor)
     : std::runtime_error(compose(what, file, tensor)),
-      code_(code), file_(file), tensor_(tensor) {}
+      code_(code), detail_(what), file_(file), tensor_(tensor) {}
 
 }  // namespace weightdiff

@@ -53,7 +53,19 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
   return m;
 }
 
+std::shared_ptr<const MappedFile> MappedFile::from_bytes(std::vector<std::byte> bytes,
+                                                         const std::string& display) {
+  std::shared_ptr<MappedFile> m(new MappedFile());
+  m->display_ = display;
+  m->in_memory_ = true;
+  m->owned_ = std::move(bytes);
+  m->size_ = m->owned_.size();
+  if (m->size_ > 0) m->data_ = m->owned_.data();
+  return m;
+}
+
 void MappedFile::check_unchanged() const {
+  if (in_memory_) return;
   struct stat st {};
   const bool same = ::stat(path_.c_str(), &st) == 0 &&
                     static_cast<uint64_t>(st.st_size) == size_ && st.st_ino == inode_ &&
@@ -63,7 +75,8 @@ void MappedFile::check_unchanged() const {
 }
 
 void MappedFile::release_touched(uint64_t offset, uint64_t length) const noexcept {
-  if (data_ == nullptr || offset >= size_) return;
+  // Never madvise heap memory: MADV_DONTNEED would zero it.
+  if (in_memory_ || data_ == nullptr || offset >= size_) return;
   if (length > size_ - offset) length = size_ - offset;
   const uint64_t begin = offset / page_size() * page_size();
   const uint64_t end = offset + length;  // madvise rounds the length up to whole pages
@@ -71,11 +84,11 @@ void MappedFile::release_touched(uint64_t offset, uint64_t length) const noexcep
 }
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (!in_memory_ && data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
 void MappedFile::release(uint64_t offset, uint64_t length) const noexcept {
-  if (data_ == nullptr || offset >= size_) return;
+  if (in_memory_ || data_ == nullptr || offset >= size_) return;
   if (length > size_ - offset) length = size_ - offset;
   // Only pages wholly inside the range: a neighbour tensor may share the edges.
   const uint64_t begin = (offset + page_size() - 1) / page_size() * page_size();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace weightdiff {
 
@@ -18,6 +19,11 @@ class MappedFile {
   // messages. Throws Error(io) when it cannot.
   static std::shared_ptr<const MappedFile> open(const std::string& path,
                                                 const std::string& display);
+  // Bytes decoded from a file into memory (ONNX typed fields stored as
+  // varints), served through the same interface as a mapping. `display` is
+  // the file they came from. Release and change checks do nothing for them.
+  static std::shared_ptr<const MappedFile> from_bytes(std::vector<std::byte> bytes,
+                                                      const std::string& display);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -48,6 +54,8 @@ class MappedFile {
   std::string path_, display_;
   uint64_t inode_ = 0, device_ = 0;
   int64_t mtime_ns_ = 0;
+  std::vector<std::byte> owned_;  // from_bytes: the bytes; data_ points here
+  bool in_memory_ = false;
 };
 
 }  // namespace weightdiff

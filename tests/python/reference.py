@@ -38,6 +38,8 @@ _NP_TO_NAME = {
     np.dtype(np.uint16): "u16",
     np.dtype(np.uint8): "u8",
     np.dtype(np.bool_): "bool",
+    np.dtype(ml_dtypes.int4): "i4",
+    np.dtype(ml_dtypes.uint4): "u4",
 }
 
 # SPEC §3 default (atol, rtol), after torch.testing.assert_close.

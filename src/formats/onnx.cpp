@@ -1,0 +1,277 @@
+// ONNX ModelProto → catalog. The graph is walked at the wire level (see
+// protobuf_wire.hpp); the generated onnx_proto classes parse everything but
+// the tensor values.
+#include "formats/onnx.hpp"
+
+#include <onnx/onnx_pb.h>  // defines ONNX_API, then includes onnx-ml.pb.h
+
+#include <cstring>
+#include <filesystem>
+
+#include "formats/onnx_tensor.hpp"
+#include "formats/protobuf_wire.hpp"
+#include "io/paths.hpp"
+#include "weightdiff/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace weightdiff::formats {
+namespace {
+
+// If/Loop/Scan bodies nest graphs; a hostile file could nest them without end.
+constexpr int kMaxGraphDepth = 64;
+// Messages at least this big have their pages dropped once read.
+constexpr uint64_t kReleaseAfter = uint64_t{1} << 20;
+
+// Field numbers (onnx.proto).
+enum : uint32_t {
+  kModelGraph = 7, kModelTrainingInfo = 20, kModelFunctions = 25,
+  kGraphNode = 1, kGraphInitializer = 5, kGraphSparseInitializer = 15,
+  kNodeOutput = 2, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7,
+  kAttrName = 1, kAttrFloat = 2, kAttrInt = 3, kAttrTensor = 5, kAttrGraph = 6,
+  kAttrFloats = 7, kAttrInts = 8, kAttrStrings = 9, kAttrGraphs = 11, kAttrSparseTensor = 22,
+};
+
+std::string field_string(const std::byte* base, const wire::Field& f) {
+  return std::string(reinterpret_cast<const char*>(base + f.payload.begin), f.payload.size());
+}
+
+class GraphWalker {
+ public:
+  GraphWalker(OnnxModelFiles& files, std::vector<TensorRef>& out) : files_(files), out_(out) {}
+
+  void graph(wire::Span span, int depth) {
+    if (depth > kMaxGraphDepth)
+      throw Error(Errc::malformed, "subgraphs nested more than " + std::to_string(kMaxGraphDepth) + " deep",
+                  files_.path);
+    wire::FieldReader reader(base(), span, files_.path);
+    wire::Field f;
+    while (reader.next(f)) {
+      if (f.number != kGraphNode && f.number != kGraphInitializer && f.number != kGraphSparseInitializer)
+        continue;
+      expect_message(f, "GraphProto");
+      if (f.number == kGraphNode) node(f.payload, depth);
+      else if (f.number == kGraphInitializer) out_.push_back(read_onnx_tensor(files_, f.payload));
+      else out_.push_back(read_onnx_sparse_tensor(files_, f.payload));
+      // Reading a tensor's few header bytes can map a whole large folio of
+      // the page cache (2 MiB on recent kernels): drop it again, or a model
+      // with thousands of big initializers would be resident after parsing.
+      if (f.payload.size() >= kReleaseAfter) files_.model->release_touched(f.whole.begin, f.whole.size());
+    }
+  }
+
+ private:
+  const std::byte* base() const { return files_.model->data(); }
+
+  void expect_message(const wire::Field& f, const char* in) const {
+    if (f.type != wire::kLength)
+      throw Error(Errc::malformed, std::string("bad wire type for ") + in + " field " +
+                                       std::to_string(f.number),
+                  files_.path);
+  }
+
+  // Subgraphs of every node; the tensor of a Constant node, named by its output.
+  void node(wire::Span span, int depth) {
+    std::string op_type, domain, output;
+    bool has_output = false;
+    std::vector<wire::Span> attributes;
+    wire::FieldReader reader(base(), span, files_.path);
+    wire::Field f;
+    while (reader.next(f)) {
+      if (f.number != kNodeOutput && f.number != kNodeOpType && f.number != kNodeDomain &&
+          f.number != kNodeAttribute)
+        continue;
+      expect_message(f, "NodeProto");
+      if (f.number == kNodeOutput && !has_output) {
+        output = field_string(base(), f);
+        has_output = true;
+      } else if (f.number == kNodeOpType) op_type = field_string(base(), f);
+      else if (f.number == kNodeDomain) domain = field_string(base(), f);
+      else if (f.number == kNodeAttribute) attributes.push_back(f.payload);
+    }
+    const bool constant = op_type == "Constant" && (domain.empty() || domain == "ai.onnx");
+    for (const auto& a : attributes) attribute(a, depth, constant && !output.empty() ? &output : nullptr);
+  }
+
+  void attribute(wire::Span span, int depth, const std::string* constant_output) {
+    std::string name;
+    std::vector<wire::Field> fields;  // the value-bearing ones, in order
+    wire::FieldReader reader(base(), span, files_.path);
+    wire::Field f;
+    while (reader.next(f)) {
+      if (f.number == kAttrName) {
+        expect_message(f, "AttributeProto");
+        name = field_string(base(), f);
+      } else if (f.number == kAttrGraph || f.number == kAttrGraphs) {
+        expect_message(f, "AttributeProto");
+        graph(f.payload, depth + 1);
+      } else if (constant_output != nullptr &&
+                 (f.number == kAttrTensor || f.number == kAttrSparseTensor || f.number == kAttrFloat ||
+                  f.number == kAttrInt || f.number == kAttrFloats || f.number == kAttrInts ||
+                  f.number == kAttrStrings)) {
+        fields.push_back(f);
+      }
+    }
+    if (constant_output != nullptr) constant(name, span, fields, *constant_output);
+  }
+
+  // Constant's one value attribute: value, sparse_value, value_float(s),
+  // value_int(s); strings are listed as unsupported.
+  void constant(const std::string& attr, wire::Span span, const std::vector<wire::Field>& fields,
+                const std::string& output) {
+    const auto last = [&](uint32_t number) -> const wire::Field* {
+      const wire::Field* found = nullptr;
+      for (const auto& f : fields)
+        if (f.number == number) found = &f;
+      return found;
+    };
+    if (attr == "value") {
+      const auto* t = last(kAttrTensor);
+      if (t == nullptr) throw Error(Errc::malformed, "Constant 'value' without a tensor", files_.path, output);
+      expect_message(*t, "AttributeProto");
+      out_.push_back(read_onnx_tensor(files_, t->payload, output));
+    } else if (attr == "sparse_value") {
+      const auto* t = last(kAttrSparseTensor);
+      if (t == nullptr) throw Error(Errc::malformed, "Constant 'sparse_value' without a tensor", files_.path, output);
+      expect_message(*t, "AttributeProto");
+      out_.push_back(read_onnx_sparse_tensor(files_, t->payload, output));
+    } else if (attr == "value_float" || attr == "value_int") {
+      const bool is_float = attr == "value_float";
+      const auto* v = last(is_float ? kAttrFloat : kAttrInt);
+      if (v == nullptr || v->type != (is_float ? wire::kFixed32 : wire::kVarint))
+        throw Error(Errc::malformed, "Constant '" + attr + "' without its value", files_.path, output);
+      out_.push_back(scalar_or_list(output, is_float, span, is_float ? kAttrFloat : kAttrInt, true));
+    } else if (attr == "value_floats" || attr == "value_ints") {
+      const bool is_float = attr == "value_floats";
+      out_.push_back(scalar_or_list(output, is_float, span, is_float ? kAttrFloats : kAttrInts, false));
+    } else if (attr == "value_string" || attr == "value_strings") {
+      TensorRef ref;
+      ref.name = output;
+      ref.unsupported_dtype = "STRING";
+      if (attr == "value_strings") {
+        uint64_t n = 0;
+        for (const auto& f : fields) n += f.number == kAttrStrings;
+        ref.shape = {n};
+        ref.numel = n;
+      }
+      out_.push_back(std::move(ref));
+    }
+  }
+
+  // value_float / value_int (a scalar) and value_floats / value_ints (1-D):
+  // f32 values in one packed run stay in place; the rest is decoded.
+  TensorRef scalar_or_list(const std::string& name, bool is_float, wire::Span attr_span,
+                           uint32_t number, bool scalar) {
+    TensorRef ref;
+    ref.name = name;
+    ref.dtype = is_float ? DType::f32 : DType::i64;
+    std::vector<std::byte> bytes;
+    std::vector<wire::Span> runs;  // packed f32 runs, or single values' bytes
+    const auto append = [&](const void* p, size_t n) {
+      const auto* b = static_cast<const std::byte*>(p);
+      bytes.insert(bytes.end(), b, b + n);
+    };
+    wire::FieldReader reader(base(), attr_span, files_.path);
+    wire::Field f;
+    while (reader.next(f)) {
+      if (f.number != number) continue;
+      if (scalar) bytes.clear();  // a repeated scalar field: the last one wins
+      if (is_float) {
+        if (f.type == wire::kLength && f.payload.size() % 4 != 0)
+          throw Error(Errc::malformed, "packed floats length is not a multiple of 4", files_.path, name);
+        if (f.type != wire::kLength && f.type != wire::kFixed32)
+          throw Error(Errc::malformed, "bad wire type for a float attribute", files_.path, name);
+        runs.push_back(f.payload);
+        if (scalar) runs.erase(runs.begin(), runs.end() - 1);
+      } else if (f.type == wire::kVarint) {
+        append(&f.value, 8);
+      } else if (f.type == wire::kLength) {
+        wire::PackedVarints values(base(), f.payload, files_.path);
+        uint64_t v = 0;
+        while (values.next(v)) append(&v, 8);
+      } else {
+        throw Error(Errc::malformed, "bad wire type for an int attribute", files_.path, name);
+      }
+    }
+    if (is_float && runs.size() == 1) {  // in place
+      ref.file = files_.model;
+      ref.offset = runs.front().begin;
+      ref.nbytes = runs.front().size();
+    } else {
+      for (const auto& r : runs) append(base() + r.begin, r.size());
+      ref.nbytes = bytes.size();
+      ref.file = ref.nbytes ? MappedFile::from_bytes(std::move(bytes), files_.path) : nullptr;
+    }
+    ref.numel = ref.nbytes / (is_float ? 4 : 8);
+    if (!scalar) ref.shape = {ref.numel};
+    return ref;
+  }
+
+  OnnxModelFiles& files_;
+  std::vector<TensorRef>& out_;
+};
+
+void add_metadata(const onnx::ModelProto& m, std::map<std::string, std::string>& meta) {
+  meta["onnx.ir_version"] = std::to_string(m.ir_version());
+  if (m.has_producer_name()) meta["onnx.producer_name"] = m.producer_name();
+  if (m.has_producer_version()) meta["onnx.producer_version"] = m.producer_version();
+  if (m.has_domain()) meta["onnx.domain"] = m.domain();
+  if (m.has_model_version()) meta["onnx.model_version"] = std::to_string(m.model_version());
+  for (const auto& op : m.opset_import())
+    meta["onnx.opset." + (op.domain().empty() ? std::string("ai.onnx") : op.domain())] =
+        std::to_string(op.version());
+  for (const auto& p : m.metadata_props()) meta[p.key()] = p.value();
+}
+
+}  // namespace
+
+bool looks_like_onnx(const MappedFile& file, const std::string& path) noexcept {
+  constexpr uint8_t kIrVersionTag = 0x08;  // field 1, varint
+  return path.ends_with(".onnx") ||
+         (file.size() > 0 && static_cast<uint8_t>(file.data()[0]) == kIrVersionTag);
+}
+
+Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path) {
+  if (file->size() == 0) throw Error(Errc::malformed, "not an ONNX ModelProto: empty file", path);
+  if (file->size() > wire::kMaxMessageBytes)
+    throw Error(Errc::malformed,
+                "not an ONNX ModelProto: over 2 GiB, which protobuf cannot hold "
+                "(large models keep their weights in external data)",
+                path);
+  OnnxModelFiles files;
+  files.model = file;
+  files.path = path;
+  files.dir = fs::path(path).parent_path();
+  if (files.dir.empty()) files.dir = ".";
+  files.roots = io::allowed_roots(files.dir, path);
+
+  // Top level: the graph is walked; the small fields go to onnx::ModelProto.
+  std::optional<wire::Span> graph;
+  std::string header_bytes;
+  {
+    wire::FieldReader reader(file->data(), {0, file->size()}, path);
+    wire::Field f;
+    while (reader.next(f)) {
+      if (f.number == kModelGraph) {
+        if (f.type != wire::kLength) throw Error(Errc::malformed, "not an ONNX ModelProto: bad graph field", path);
+        if (graph) throw Error(Errc::malformed, "ModelProto holds two graphs", path);
+        graph = f.payload;
+      } else if (f.number != kModelTrainingInfo && f.number != kModelFunctions) {
+        header_bytes.append(reinterpret_cast<const char*>(file->data() + f.whole.begin), f.whole.size());
+      }
+    }
+  }
+  onnx::ModelProto proto;
+  if (!proto.ParseFromString(header_bytes) || !proto.has_ir_version())
+    throw Error(Errc::malformed, "not an ONNX ModelProto (no ir_version)", path);
+
+  Model m;
+  m.path = path;
+  m.format = "onnx";
+  add_metadata(proto, m.metadata);
+  if (graph) GraphWalker(files, m.tensors).graph(*graph, 0);
+  file->release_touched(0, file->size());  // whatever parsing left mapped
+  return m;
+}
+
+}  // namespace weightdiff::formats
