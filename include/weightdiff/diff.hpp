@@ -17,6 +17,8 @@ namespace weightdiff {
 enum class Status {
   identical, close, different,
   only_in_a, only_in_b, shape_mismatch, unsupported_dtype,
+  // --structure-only: a same-shape pair whose values were not read.
+  matched, dtype_mismatch,
 };
 const char* status_name(Status s) noexcept;
 bool is_compared(Status s) noexcept;  // identical, close or different
@@ -41,6 +43,8 @@ struct DiffOptions {
   unsigned threads = 0;  // 0 = CPUs in this process's affinity mask
   std::string backend = "auto";  // auto | cpu | cuda
   std::function<void(const Progress&)> on_progress;  // may be empty
+  // Names, dtypes, shapes and metadata only: no backend, no tensor byte read.
+  bool structure_only = false;
 };
 
 struct TensorDiff {
@@ -57,6 +61,8 @@ struct TensorDiff {
 struct Summary {
   uint64_t compared = 0, identical = 0, close = 0, different = 0;
   uint64_t only_in_a = 0, only_in_b = 0, shape_mismatch = 0, unsupported_dtype = 0;
+  bool structure_only = false;  // then matched/dtype_mismatch are reported, nothing compared
+  uint64_t matched = 0, dtype_mismatch = 0;
   uint64_t elements = 0, mismatched = 0;
   std::optional<double> max_abs;
   std::string max_abs_tensor;
@@ -67,12 +73,20 @@ struct Summary {
   uint64_t bytes_read = 0;
 };
 
+// A metadata key whose value differs between the models (informational:
+// never part of the exit code).
+struct MetadataDiff {
+  std::string key;
+  std::optional<std::string> a, b;  // nullopt: the key is absent on that side
+};
+
 struct DiffResult {
   std::vector<TensorDiff> tensors;  // sorted by name, byte-wise
   Summary summary;
+  std::vector<MetadataDiff> metadata_diffs;  // sorted by key, byte-wise
   std::string backend;
   unsigned threads = 0;
-  std::vector<std::string> notices;  // one-line notes for stderr (backend fallback, ...)
+  std::vector<std::string> notices;  // one-line notes for stderr (backend fallback, hints, ...)
 };
 
 // Matches, computes and summarizes. Throws weightdiff::Error.

@@ -43,6 +43,10 @@ struct ReportContext {
 };
 
 void write_json(std::ostream& out, const ReportContext& ctx);
+// SPEC §5 CSV: a header row, then one row per tensor in the JSON's order.
+void write_csv(std::ostream& out, const ReportContext& ctx);
+// One self-contained HTML file (inline CSS/JS/SVG, no network).
+void write_html(std::ostream& out, const ReportContext& ctx);
 
 struct TableOptions {
   size_t top = 20;  // 0 = all

@@ -2,14 +2,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "backend/backend.hpp"
+#include "cli/inspect_command.hpp"
+#include "cli/options.hpp"
+#include "cli/report_file.hpp"
 #include "weightdiff/diff.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/gates.hpp"
@@ -27,7 +27,7 @@ struct CliArgs {
   std::string backend = "auto";
   std::string devices;
   unsigned threads = 0;
-  std::string json;
+  std::string json, csv, html;
   long long top = 20;
   std::string sort = "rel_l2";
   std::vector<std::string> include, exclude, map, fail_if;
@@ -35,22 +35,8 @@ struct CliArgs {
   std::string hist_range = "-40:16";
   std::string progress = "auto", color = "auto";
   bool quiet = false;
+  bool structure_only = false;
 };
-
-wd::HistRange parse_hist_range(const std::string& s) {
-  const auto bad = [&] {
-    return wd::Error(wd::Errc::usage, "--hist-range '" + s + "': expected LO:HI, e.g. -40:16");
-  };
-  const auto colon = s.find(':');
-  if (colon == std::string::npos) throw bad();
-  int lo = 0, hi = 0;
-  const char* end = s.data() + s.size();
-  const auto r1 = std::from_chars(s.data(), s.data() + colon, lo);
-  const auto r2 = std::from_chars(s.data() + colon + 1, end, hi);
-  if (r1.ec != std::errc() || r1.ptr != s.data() + colon || r2.ec != std::errc() || r2.ptr != end)
-    throw bad();
-  return {lo, hi};
-}
 
 std::optional<double> tolerance(const std::optional<double>& v, const char* option) {
   if (v && !(std::isfinite(*v) && *v >= 0))
@@ -58,62 +44,9 @@ std::optional<double> tolerance(const std::optional<double>& v, const char* opti
   return v;
 }
 
-bool want_color(const std::string& mode) {
-  if (mode == "always") return true;
-  if (mode == "never") return false;
-  const char* term = std::getenv("TERM");
-  return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr &&
-         !(term && std::string(term) == "dumb");
-}
-
-template <typename Writer>
-void write_file_atomically(const std::filesystem::path& path, const std::string& given,
-                           Writer&& write) {
-  const std::string tmp = path.string() + ".tmp-" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw wd::Error(wd::Errc::io, "cannot write report", given);
-    write(out);
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(tmp);
-      throw wd::Error(wd::Errc::io, "cannot write report", given);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw wd::Error(wd::Errc::io, "cannot write report: " + ec.message(), given);
-  }
-}
-
-// Writes a report next to its destination and renames it into place, so an
-// error never leaves a partial report behind. A symlink is followed (the link
-// stays); a destination that is not a regular file (/dev/null, a FIFO) is
-// written directly.
-template <typename Writer>
-void write_report(const std::string& given, Writer&& write) {
-  namespace fs = std::filesystem;
-  if (given == "-") {
-    write(std::cout);
-    std::cout.flush();
-    return;
-  }
-  std::error_code ec;
-  fs::path path = fs::weakly_canonical(given, ec);  // follows symlinks
-  if (ec || path.empty()) path = given;
-  const fs::file_status st = fs::status(path, ec);
-  if (!ec && fs::exists(st) && !fs::is_regular_file(st)) {
-    std::ofstream out(given, std::ios::binary);
-    if (!out) throw wd::Error(wd::Errc::io, "cannot write report", given);
-    write(out);
-    out.flush();
-    if (!out) throw wd::Error(wd::Errc::io, "cannot write report", given);
-    return;
-  }
-  write_file_atomically(path, given, write);
-}
+using wd::cli::parse_hist_range;
+using wd::cli::want_color;
+using wd::cli::write_report;
 
 int run(const CliArgs& args) {
   wd::DiffOptions opt;
@@ -125,10 +58,17 @@ int run(const CliArgs& args) {
   opt.hist = parse_hist_range(args.hist_range);
   opt.threads = args.threads;
   opt.backend = args.backend;
+  opt.structure_only = args.structure_only;
   std::vector<wd::Gate> gates;
   for (const auto& g : args.fail_if) gates.push_back(wd::parse_gate(g));
+  // Gates name values; without data every one would pass, silently.
+  if (args.structure_only && !gates.empty())
+    throw wd::Error(wd::Errc::usage, "--fail-if needs tensor values: not with --structure-only");
   wd::check_sort_metric(args.sort);
   if (args.top < 0) throw wd::Error(wd::Errc::usage, "--top must be >= 0 (0 = all rows)");
+  const bool report_to_stdout = args.json == "-" || args.csv == "-" || args.html == "-";
+  if ((args.json == "-") + (args.csv == "-") + (args.html == "-") > 1)
+    throw wd::Error(wd::Errc::usage, "at most one of --json, --csv and --html may write to '-'");
 
   const wd::Model a = wd::open_model(args.a);
   const wd::Model b = wd::open_model(args.b);
@@ -145,7 +85,11 @@ int run(const CliArgs& args) {
   wd::ReportContext ctx{&a, &b, &result, &opt, args.fail_if};
   if (!args.json.empty())
     write_report(args.json, [&](std::ostream& out) { wd::write_json(out, ctx); });
-  if (!args.quiet && args.json != "-") {
+  if (!args.csv.empty())
+    write_report(args.csv, [&](std::ostream& out) { wd::write_csv(out, ctx); });
+  if (!args.html.empty())
+    write_report(args.html, [&](std::ostream& out) { wd::write_html(out, ctx); });
+  if (!args.quiet && !report_to_stdout) {
     wd::TableOptions t;
     t.top = static_cast<size_t>(args.top);
     t.sort = args.sort;
@@ -158,8 +102,12 @@ int run(const CliArgs& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "inspect")
+    return wd::cli::inspect_command(argc - 1, argv + 1);
   CliArgs args;
   CLI::App app{"weightdiff: compare the weights of two models, tensor by tensor", "weightdiff"};
+  app.footer("One model: weightdiff inspect [OPTIONS] A  (dtype/shape/bytes, value stats,\n"
+             "NaN/Inf scan; see weightdiff inspect --help)");
   app.set_version_flag("--version",
                        std::string("weightdiff ") + wd::kVersion +
                            " (backends: " + wd::backend::compiled_backends() + ")");
@@ -170,20 +118,30 @@ int main(int argc, char** argv) {
   app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1 (used by the CUDA backend)");
   app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));
   app.add_option("--json", args.json, "write the JSON report to PATH ('-' = stdout)");
+  app.add_option("--csv", args.csv, "write the CSV report to PATH ('-' = stdout)");
+  app.add_option("--html", args.html, "write the self-contained HTML report to PATH ('-' = stdout)");
   app.add_option("--top", args.top, "rows in the terminal table (0 = all)");
   app.add_option("--sort", args.sort, "table order, worst first");
-  app.add_option("--include", args.include, "keep tensors whose name matches REGEX");
-  app.add_option("--exclude", args.exclude, "drop tensors whose name matches REGEX");
-  app.add_option("--map", args.map, "rename B's tensors: 'REGEX=REPL', applied in order");
+  // Repeatable options take one value per occurrence: `--map X A B` must
+  // leave A and B to the positionals (CLI11 would otherwise take them all).
+  app.add_option("--include", args.include, "keep tensors whose name matches REGEX")
+      ->allow_extra_args(false);
+  app.add_option("--exclude", args.exclude, "drop tensors whose name matches REGEX")
+      ->allow_extra_args(false);
+  app.add_option("--map", args.map, "rename B's tensors: 'REGEX=REPL', applied in order")
+      ->allow_extra_args(false);
   app.add_option("--atol", args.atol, "absolute tolerance (overrides the per-dtype default)");
   app.add_option("--rtol", args.rtol, "relative tolerance (overrides the per-dtype default)");
-  app.add_option("--fail-if", args.fail_if, "gate, e.g. 'cosine<0.9999' or 'global.rel_l2>1e-3'");
+  app.add_option("--fail-if", args.fail_if, "gate, e.g. 'cosine<0.9999' or 'global.rel_l2>1e-3'")
+      ->allow_extra_args(false);
   app.add_option("--hist-range", args.hist_range, "histogram exponent range LO:HI");
   app.add_option("--progress", args.progress, "progress on stderr: auto (a TTY) | always | never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("--color", args.color, "auto | always | never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_flag("-q,--quiet", args.quiet, "no table; only the reports asked for");
+  app.add_flag("--structure-only", args.structure_only,
+               "compare names, dtypes, shapes and metadata; read no tensor data");
 
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@
 #include "engine/chunk_plan.hpp"
 #include "io/mapped_file.hpp"
 #include "match/match.hpp"
+#include "match/prefix_hint.hpp"
 #include "weightdiff/diff.hpp"
 #include "weightdiff/error.hpp"
 
@@ -26,6 +27,8 @@ const char* status_name(Status s) noexcept {
     case Status::only_in_b: return "only_in_b";
     case Status::shape_mismatch: return "shape_mismatch";
     case Status::unsupported_dtype: return "unsupported_dtype";
+    case Status::matched: return "matched";
+    case Status::dtype_mismatch: return "dtype_mismatch";
   }
   return "?";
 }
@@ -79,6 +82,36 @@ Status status_of(const PairStats& s) {
   return s.mismatched == 0 ? Status::close : Status::different;
 }
 
+// Metadata is informational: every differing key, never an exit code.
+std::vector<MetadataDiff> metadata_diffs(const Model& a, const Model& b) {
+  std::vector<MetadataDiff> out;
+  auto ia = a.metadata.begin(), ib = b.metadata.begin();  // both sorted by key
+  while (ia != a.metadata.end() || ib != b.metadata.end()) {
+    if (ib == b.metadata.end() || (ia != a.metadata.end() && ia->first < ib->first)) {
+      out.push_back({ia->first, ia->second, std::nullopt});
+      ++ia;
+    } else if (ia == a.metadata.end() || ib->first < ia->first) {
+      out.push_back({ib->first, std::nullopt, ib->second});
+      ++ib;
+    } else {
+      if (ia->second != ib->second) out.push_back({ia->first, ia->second, ib->second});
+      ++ia, ++ib;
+    }
+  }
+  return out;
+}
+
+// A --map suggestion when a consistent prefix explains the unmatched names.
+void add_prefix_hint(DiffResult& r, const std::vector<match::Entry>& entries, const DiffOptions& opt) {
+  std::vector<std::string> a_names, b_names;
+  for (const auto& e : entries) {
+    if (e.a) a_names.push_back(e.name);
+    if (e.b) b_names.push_back(e.name);
+  }
+  if (const auto hint = match::suggest_prefix_map(a_names, b_names))
+    r.notices.push_back("hint: " + match::hint_text(*hint, !opt.map.empty()));
+}
+
 void summarize(DiffResult& r) {
   Summary& s = r.summary;
   for (const auto& t : r.tensors) {
@@ -90,6 +123,8 @@ void summarize(DiffResult& r) {
       case Status::only_in_b: ++s.only_in_b; break;
       case Status::shape_mismatch: ++s.shape_mismatch; break;
       case Status::unsupported_dtype: ++s.unsupported_dtype; break;
+      case Status::matched: ++s.matched; break;
+      case Status::dtype_mismatch: ++s.dtype_mismatch; break;
     }
     if (!is_compared(t.status)) continue;
     const PairStats& p = *t.stats;
@@ -126,6 +161,30 @@ void release_batch(const engine::Batch& batch) {
   for (const auto& [file, range] : hull) file->release_touched(range.first, range.second - range.first);
 }
 
+// --structure-only: catalogs and metadata only. No backend is made (no
+// device probed) and no tensor byte is read, so it takes the same time on a
+// terabyte checkpoint as on a toy one.
+DiffResult diff_structure(const Model& a, const Model& b, const DiffOptions& opt,
+                          std::chrono::steady_clock::time_point t0) {
+  const auto entries = match::match_tensors(a, b, opt);
+  DiffResult result;
+  result.backend = "none";
+  result.metadata_diffs = metadata_diffs(a, b);
+  add_prefix_hint(result, entries, opt);
+  result.tensors.reserve(entries.size());
+  for (const auto& e : entries) {
+    result.tensors.push_back(describe(e));
+    TensorDiff& d = result.tensors.back();
+    if (d.status == Status::identical)  // provisional: a pair of equal shapes
+      d.status = d.dtype_a == d.dtype_b ? Status::matched : Status::dtype_mismatch;
+  }
+  result.summary.structure_only = true;
+  summarize(result);
+  result.summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
 }  // namespace
 
 DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
@@ -134,6 +193,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   // subnormals and overflowing differences then always count as under/over.
   if (opt.hist.lo >= opt.hist.hi || opt.hist.lo < -1021 || opt.hist.hi > 1023)
     throw Error(Errc::usage, "--hist-range must be LO:HI with -1021 <= LO < HI <= 1023");
+  if (opt.structure_only) return diff_structure(a, b, opt, t0);
   const unsigned threads = opt.threads ? opt.threads : default_thread_count();
   std::string notice;
   auto backend = backend::make_backend(opt.backend, threads, &notice);
@@ -143,6 +203,8 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   result.backend = backend->name();
   result.threads = backend->threads();
   if (!notice.empty()) result.notices.push_back(notice);
+  result.metadata_diffs = metadata_diffs(a, b);
+  add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
 
   std::vector<engine::PlannedPair> pairs;

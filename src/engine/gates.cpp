@@ -74,7 +74,9 @@ void apply_gates(DiffResult& result, const std::vector<Gate>& gates) {
 
 int exit_code(const DiffResult& r, bool have_gates) {
   const Summary& s = r.summary;
-  if (s.only_in_a || s.only_in_b || s.shape_mismatch) return 1;
+  // dtype_mismatch is counted by --structure-only only (a dtype change is
+  // otherwise the point of a comparison, decided by the values).
+  if (s.only_in_a || s.only_in_b || s.shape_mismatch || s.dtype_mismatch) return 1;
   if (have_gates) return s.failed.empty() ? 0 : 1;
   return s.different ? 1 : 0;
 }

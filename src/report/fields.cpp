@@ -69,7 +69,7 @@ std::vector<Field> tensor_fields(const TensorDiff& t) {
 }
 
 std::vector<Field> summary_numeric_fields(const Summary& s) {
-  return {
+  std::vector<Field> f{
       {"compared", s.compared},
       {"identical", s.identical},
       {"close", s.close},
@@ -78,6 +78,14 @@ std::vector<Field> summary_numeric_fields(const Summary& s) {
       {"only_in_b", s.only_in_b},
       {"shape_mismatch", s.shape_mismatch},
       {"unsupported_dtype", s.unsupported_dtype},
+  };
+  // Only where they mean something: "matched": 0 next to 243 compared pairs
+  // would read as a contradiction.
+  if (s.structure_only) {
+    std::vector<Field> counts{{"matched", s.matched}, {"dtype_mismatch", s.dtype_mismatch}};
+    f.insert(f.end(), std::make_move_iterator(counts.begin()), std::make_move_iterator(counts.end()));
+  }
+  std::vector<Field> more{
       {"elements", s.elements},
       {"mismatched", s.mismatched},
       {"max_abs", opt(s.max_abs)},
@@ -86,6 +94,8 @@ std::vector<Field> summary_numeric_fields(const Summary& s) {
       {"seconds", s.seconds},
       {"bytes_read", s.bytes_read},
   };
+  f.insert(f.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  return f;
 }
 
 std::vector<std::string> numeric_field_names(const std::vector<Field>& fields) {

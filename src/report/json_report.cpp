@@ -1,8 +1,9 @@
 // JSON report (SPEC §5), via nlohmann::ordered_json: field order as the spec,
 // doubles written shortest-round-trip, non-finite numbers as strings.
-#include <cmath>
+// Extra fields: options.structure_only, and metadata_diffs (after summary).
 #include <nlohmann/json.hpp>
 
+#include "report/number_text.hpp"
 #include "weightdiff/report.hpp"
 #include "weightdiff/version.hpp"
 
@@ -12,8 +13,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (const auto word = report::non_finite_name(v)) return std::string(*word);
   return v;
 }
 
@@ -55,6 +55,7 @@ Json model_json(const Model& m) {
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 Json optional_number(const std::optional<double>& v) { return v ? number(*v) : Json(nullptr); }
+Json optional_string(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
 
 }  // namespace
 
@@ -76,7 +77,8 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
                       {"include", o.include},
                       {"exclude", o.exclude},
                       {"fail_if", ctx.fail_if},
-                      {"hist_range", {o.hist.lo, o.hist.hi}}};
+                      {"hist_range", {o.hist.lo, o.hist.hi}},
+                      {"structure_only", o.structure_only}};
   const Summary& s = r.summary;
   Json summary;
   for (const auto& f : summary_numeric_fields(s)) {
@@ -87,6 +89,10 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
       summary["max_abs_tensor"] = s.max_abs ? Json(s.max_abs_tensor) : Json(nullptr);
   }
   j["summary"] = std::move(summary);
+  Json meta = Json::array();
+  for (const auto& m : r.metadata_diffs)
+    meta.push_back(Json{{"key", m.key}, {"a", optional_string(m.a)}, {"b", optional_string(m.b)}});
+  j["metadata_diffs"] = std::move(meta);
 
   // One line per top-level key and per tensor: diffable, greppable, and
   // small for models with many tensors.

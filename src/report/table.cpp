@@ -1,9 +1,10 @@
-// The terminal table: the worst tensors first, then a summary line and the
-// structural differences.
+// The terminal table: the worst tensors first, then the structural
+// differences, the metadata differences and a summary line.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
+#include "report/number_text.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/report.hpp"
 
@@ -14,8 +15,7 @@ namespace {
 bool lower_is_worse(const std::string& m) { return m == "cosine" || m == "snr_db"; }
 
 std::string fmt(double v, const char* f = "%.3g") {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (const auto word = report::non_finite_name(v)) return std::string(*word);
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
@@ -28,6 +28,7 @@ const char* color_of(Status s) {
     case Status::identical: return "\033[32m";
     case Status::close: return "\033[36m";
     case Status::different: return "\033[31m";
+    case Status::matched: return "\033[32m";
     default: return "\033[33m";
   }
 }
@@ -46,6 +47,20 @@ std::string pad(const std::string& s, size_t w) {
 }
 std::string lpad(const std::string& s, size_t w) {
   return s.size() >= w ? s : std::string(w - s.size(), ' ') + s;
+}
+
+// A metadata value as the terminal shows it: quoted, made printable, and cut
+// (at a UTF-8 boundary) when long: some files keep a whole config there.
+std::string metadata_value(const std::optional<std::string>& v) {
+  constexpr size_t kMax = 60;
+  if (!v) return "(absent)";
+  std::string text = printable(*v);
+  if (text.size() > kMax) {
+    size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text = text.substr(0, cut) + "… (" + std::to_string(v->size()) + " bytes)";
+  }
+  return "'" + text + "'";
 }
 
 }  // namespace
@@ -109,17 +124,30 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
 
   // Structural differences.
   for (const auto& t : r.tensors) {
-    if (is_compared(t.status)) continue;
+    if (is_compared(t.status) || t.status == Status::matched) continue;
     out << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset << "  "
         << printable(t.name);
     if (t.status == Status::only_in_b && t.name_b != t.name) out << " (B: " << printable(t.name_b) << ")";
     if (t.status == Status::shape_mismatch)
       out << "  [" << shape_string(t.shape_a) << "] vs [" << shape_string(t.shape_b) << "]";
-    if (t.status == Status::unsupported_dtype) out << "  " << t.dtype_a << " / " << t.dtype_b;
+    if (t.status == Status::unsupported_dtype || t.status == Status::dtype_mismatch)
+      out << "  " << printable(t.dtype_a) << " / " << printable(t.dtype_b);
     out << '\n';
   }
+  for (const auto& m : r.metadata_diffs)
+    out << "metadata  " << printable(m.key) << "  A " << metadata_value(m.a) << "  B "
+        << metadata_value(m.b) << '\n';
 
   const Summary& s = r.summary;
+  if (s.structure_only) {
+    out << "structure only: " << s.matched << " matched, " << s.dtype_mismatch << " dtype mismatch";
+    if (s.only_in_a) out << "; only in A " << s.only_in_a;
+    if (s.only_in_b) out << "; only in B " << s.only_in_b;
+    if (s.shape_mismatch) out << "; shape mismatch " << s.shape_mismatch;
+    if (s.unsupported_dtype) out << "; unsupported " << s.unsupported_dtype;
+    out << " | no tensor data read\n";
+    return;
+  }
   out << "compared " << s.compared << ": " << s.identical << " identical, " << s.close
       << " close, " << s.different << " different";
   if (s.only_in_a) out << "; only in A " << s.only_in_a;

@@ -97,6 +97,18 @@ TEST_F(CliTest, MalformedFileExitsTwoNamingItOnTheLastStderrLine) {
     EXPECT_EQ(r.err.find(crash), std::string::npos) << r.err;
 }
 
+// Repeatable options take one value per occurrence, so they may come before
+// the two models (as the name-matching hint prints them).
+TEST_F(CliTest, RepeatableOptionsBeforeTheModelsTakeOneValue) {
+  write_pair({1, 2, 3, -4}, {1, 2, 3.5, -4});
+  const CliRun r = run({"--map", "^x=y", "--include", "w", "--exclude", "nothing", "--fail-if",
+                        "max_abs>1", path("a.safetensors"), path("b.safetensors"), "--backend", "cpu",
+                        "-q"});
+  EXPECT_EQ(r.code, 0) << r.err;  // max_abs 0.5: the gate holds, so exit 0
+  const CliRun i = run({"inspect", "--include", "w", path("a.safetensors"), "--backend", "cpu", "-q"});
+  EXPECT_EQ(i.code, 0) << i.err;
+}
+
 TEST_F(CliTest, VersionListsTheCpuBackend) {
   const CliRun r = run({"--version"});
   EXPECT_EQ(r.code, 0) << r.err;

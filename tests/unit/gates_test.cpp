@@ -154,6 +154,8 @@ weightdiff::DiffResult result_with(std::initializer_list<Status> statuses) {
       case Status::only_in_b: ++r.summary.only_in_b; break;
       case Status::shape_mismatch: ++r.summary.shape_mismatch; break;
       case Status::unsupported_dtype: ++r.summary.unsupported_dtype; break;
+      case Status::matched: ++r.summary.matched; break;
+      case Status::dtype_mismatch: ++r.summary.dtype_mismatch; break;
     }
     r.summary.compared += weightdiff::is_compared(s);
     std::string name = "t";
