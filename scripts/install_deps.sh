@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libtbb-dev libhwy-dev
   libprotobuf-dev protobuf-compiler libonnx-dev
   chromium fonts-liberation
+  clang libclang-rt-dev
   python3 python3-pip
 )
 PYTHON_MODULES=(numpy safetensors ml_dtypes onnx pytest)

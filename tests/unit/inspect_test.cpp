@@ -366,7 +366,7 @@ TEST_F(InspectReports, JsonHasTheSpecFieldsInOrder) {
   EXPECT_EQ(j["a"]["tensors"], 3);
   EXPECT_FALSE(j.contains("b"));
   EXPECT_EQ(j["backend"]["name"], "cpu");
-  EXPECT_EQ(j["options"]["hist_range"], nlohmann::json::array({-4, 4}));
+  EXPECT_EQ(j["options"]["hist_range"], nlohmann::ordered_json::array({-4, 4}));
   EXPECT_EQ(j["summary"]["inf"], 1);
   EXPECT_EQ(j["summary"]["tensors_with_inf"], 1);
   EXPECT_EQ(j["summary"]["unsupported_dtype"], 1);
@@ -378,7 +378,7 @@ TEST_F(InspectReports, JsonHasTheSpecFieldsInOrder) {
                                             "nan", "inf", "n_finite", "min", "max", "mean", "std",
                                             "hist"}));
   EXPECT_EQ(t[0]["name"], "a,\"quoted\"");
-  EXPECT_EQ(t[0]["shape"], nlohmann::json::array({2, 2}));
+  EXPECT_EQ(t[0]["shape"], nlohmann::ordered_json::array({2, 2}));
   EXPECT_EQ(t[0]["min"], -0.25);
   EXPECT_EQ(t[0]["mean"], (1 - 0.25 + 0 + static_cast<double>(1e-30f)) / 4);
   EXPECT_EQ(t[0]["hist"]["under"], 1);  // 1e-30 < 2^-4

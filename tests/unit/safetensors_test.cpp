@@ -104,8 +104,9 @@ TEST_F(SafetensorsTest, EverySafetensorsDtypeMaps) {
   const weightdiff::Model m = weightdiff::open_model(path("m.safetensors"));
   ASSERT_EQ(m.tensors.size(), std::size(table));
   for (const auto& [name, t] : table) {
+    const std::string want = std::string("t_") + name;  // (clang 14 cannot capture a binding)
     const auto it = std::find_if(m.tensors.begin(), m.tensors.end(),
-                                 [&](const auto& r) { return r.name == std::string("t_") + name; });
+                                 [&](const auto& r) { return r.name == want; });
     ASSERT_NE(it, m.tensors.end()) << name;
     EXPECT_EQ(it->dtype, t) << name;
     EXPECT_TRUE(it->unsupported_dtype.empty()) << name;

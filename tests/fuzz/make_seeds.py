@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz harnesses, written by the official safetensors
+and onnx packages (fixed seeds): make_seeds.py OUT_DIR → OUT_DIR/{safetensors,index,onnx}.
+
+Two-part inputs (index + shard, model + external data) are a 4-byte
+little-endian length of the first part, the first part, then the second."""
+
+import json
+import struct
+import sys
+import tempfile
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from safetensors.numpy import save, save_file
+
+
+def two_parts(first: bytes, second: bytes) -> bytes:
+    return struct.pack("<I", len(first)) + first + second
+
+
+def arrays(rng):
+    return {
+        "model.embed.weight": rng.standard_normal((4, 3)).astype(np.float32),
+        "model.layers.0.w": rng.standard_normal((2, 5)).astype(ml_dtypes.bfloat16),
+        "model.layers.0.b": rng.standard_normal(3).astype(np.float16),
+        "model.ids": np.arange(4, dtype=np.int64),
+        "model.flag": np.array([True, False]),
+        "model.q": rng.standard_normal(6).astype(ml_dtypes.float8_e4m3fn),
+    }
+
+
+def main(out: Path):
+    rng = np.random.default_rng(1234)
+    a = arrays(rng)
+    st = out / "safetensors"
+    st.mkdir(parents=True, exist_ok=True)
+    (st / "all.safetensors").write_bytes(save(a, metadata={"format": "pt"}))
+    for i, (k, v) in enumerate(a.items()):
+        (st / f"one_{i}.safetensors").write_bytes(save({k: v}))
+    (st / "empty.safetensors").write_bytes(save({}))
+
+    idx = out / "index"
+    idx.mkdir(parents=True, exist_ok=True)
+    shard = save(a)
+    index = {"metadata": {"total_size": 0},
+             "weight_map": {k: "model-00001-of-00001.safetensors" for k in a}}
+    (idx / "full").write_bytes(two_parts(json.dumps(index).encode(), shard))
+    index["weight_map"] = {"model.ids": "model-00001-of-00001.safetensors"}
+    (idx / "one").write_bytes(two_parts(json.dumps(index).encode(), shard))
+
+    ox = out / "onnx"
+    ox.mkdir(parents=True, exist_ok=True)
+    tensors = [numpy_helper.from_array(v, k) for k, v in a.items()]
+    typed = [helper.make_tensor("typed.f16", TensorProto.FLOAT16, [3], [1.0, -2.0, 0.5]),
+             helper.make_tensor("typed.i4", TensorProto.INT4, [3], [1, -2, 7]),
+             helper.make_tensor("typed.f32", TensorProto.FLOAT, [2], [1.5, 2.5]),
+             helper.make_tensor("typed.i64", TensorProto.INT64, [2], [-1, 2**40])]
+    body = helper.make_graph([], "body", [], [], initializer=[numpy_helper.from_array(
+        np.arange(3, dtype=np.float32), "body.w")])
+    nodes = [helper.make_node("Constant", [], ["c"], value_floats=[1.0, 2.0]),
+             helper.make_node("If", ["x"], ["y"], then_branch=body, else_branch=body)]
+    graph = helper.make_graph(nodes, "g", [], [], initializer=tensors + typed)
+    model = helper.make_model(graph, producer_name="seed")
+    (ox / "inline").write_bytes(two_parts(model.SerializeToString(), b""))
+    with tempfile.TemporaryDirectory() as d:
+        onnx.save_model(model, f"{d}/model.onnx", save_as_external_data=True,
+                        all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+        (ox / "external").write_bytes(two_parts(Path(f"{d}/model.onnx").read_bytes(),
+                                                Path(f"{d}/weights.bin").read_bytes()))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
