@@ -17,7 +17,14 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(Errc::io, "cannot write report", given);
-    write(out);
+    try {  // a writer that throws must not leave its partial file behind
+      write(out);
+    } catch (...) {
+      out.close();
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw;
+    }
     out.flush();
     if (!out) {
       std::filesystem::remove(tmp);

@@ -7,7 +7,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <unordered_map>
 
+#include "formats/limits.hpp"
 #include "formats/onnx_tensor.hpp"
 #include "formats/protobuf_wire.hpp"
 #include "io/paths.hpp"
@@ -27,7 +29,7 @@ constexpr uint64_t kReleaseAfter = uint64_t{1} << 20;
 enum : uint32_t {
   kModelGraph = 7, kModelTrainingInfo = 20, kModelFunctions = 25,
   kGraphNode = 1, kGraphInitializer = 5, kGraphSparseInitializer = 15,
-  kNodeOutput = 2, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7,
+  kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7,
   kAttrName = 1, kAttrFloat = 2, kAttrInt = 3, kAttrTensor = 5, kAttrGraph = 6,
   kAttrFloats = 7, kAttrInts = 8, kAttrStrings = 9, kAttrGraphs = 11, kAttrSparseTensor = 22,
 };
@@ -36,23 +38,26 @@ std::string field_string(const std::byte* base, const wire::Field& f) {
   return std::string(reinterpret_cast<const char*>(base + f.payload.begin), f.payload.size());
 }
 
+// Walks a graph and its subgraphs, collecting every tensor with the scope
+// it was found in ("" for the main graph, "if_3.then_branch/" below).
 class GraphWalker {
  public:
   GraphWalker(OnnxModelFiles& files, std::vector<TensorRef>& out) : files_(files), out_(out) {}
 
-  void graph(wire::Span span, int depth) {
+  void graph(wire::Span span, int depth, const std::string& scope) {
     if (depth > kMaxGraphDepth)
       throw Error(Errc::malformed, "subgraphs nested more than " + std::to_string(kMaxGraphDepth) + " deep",
                   files_.path);
     wire::FieldReader reader(base(), span, files_.path);
     wire::Field f;
+    size_t node_index = 0;
     while (reader.next(f)) {
       if (f.number != kGraphNode && f.number != kGraphInitializer && f.number != kGraphSparseInitializer)
         continue;
       expect_message(f, "GraphProto");
-      if (f.number == kGraphNode) node(f.payload, depth);
-      else if (f.number == kGraphInitializer) out_.push_back(read_onnx_tensor(files_, f.payload));
-      else out_.push_back(read_onnx_sparse_tensor(files_, f.payload));
+      if (f.number == kGraphNode) node(f.payload, depth, scope, node_index++);
+      else if (f.number == kGraphInitializer) add(read_onnx_tensor(files_, f.payload), scope);
+      else add(read_onnx_sparse_tensor(files_, f.payload), scope);
       // Reading a tensor's few header bytes can map a whole large folio of
       // the page cache (2 MiB on recent kernels): drop it again, or a model
       // with thousands of big initializers would be resident after parsing.
@@ -60,7 +65,27 @@ class GraphWalker {
     }
   }
 
+  // Renames what the scopes must tell apart: a name defined in more than
+  // one place keeps it in the main graph and gets its scope prefixed in
+  // subgraphs (sibling If branches may each hold a `w`). Duplicates left in
+  // the main graph are a conflict (open_model).
+  void qualify_duplicates() {
+    std::unordered_map<std::string, size_t> uses;
+    for (const auto& t : out_) ++uses[t.name];
+    for (size_t i = 0; i < out_.size(); ++i)
+      if (!scopes_[i].empty() && uses[out_[i].name] > 1) out_[i].name = scopes_[i] + out_[i].name;
+  }
+
  private:
+  void add(TensorRef t, const std::string& scope) {
+    if (out_.size() >= kMaxTensors)
+      throw Error(Errc::unsupported,
+                  "holds more than " + std::to_string(kMaxTensors) + " tensors; at most that many per model are supported",
+                  files_.path);
+    out_.push_back(std::move(t));
+    scopes_.push_back(scope);
+  }
+
   const std::byte* base() const { return files_.model->data(); }
 
   void expect_message(const wire::Field& f, const char* in) const {
@@ -71,15 +96,15 @@ class GraphWalker {
   }
 
   // Subgraphs of every node; the tensor of a Constant node, named by its output.
-  void node(wire::Span span, int depth) {
-    std::string op_type, domain, output;
+  void node(wire::Span span, int depth, const std::string& scope, size_t index) {
+    std::string op_type, domain, output, name;
     bool has_output = false;
     std::vector<wire::Span> attributes;
     wire::FieldReader reader(base(), span, files_.path);
     wire::Field f;
     while (reader.next(f)) {
       if (f.number != kNodeOutput && f.number != kNodeOpType && f.number != kNodeDomain &&
-          f.number != kNodeAttribute)
+          f.number != kNodeAttribute && f.number != kNodeName)
         continue;
       expect_message(f, "NodeProto");
       if (f.number == kNodeOutput && !has_output) {
@@ -87,15 +112,25 @@ class GraphWalker {
         has_output = true;
       } else if (f.number == kNodeOpType) op_type = field_string(base(), f);
       else if (f.number == kNodeDomain) domain = field_string(base(), f);
+      else if (f.number == kNodeName) name = field_string(base(), f);
       else if (f.number == kNodeAttribute) attributes.push_back(f.payload);
     }
     const bool constant = op_type == "Constant" && (domain.empty() || domain == "ai.onnx");
-    for (const auto& a : attributes) attribute(a, depth, constant && !output.empty() ? &output : nullptr);
+    // Subgraph scope: the node's name, or its op type and place in the graph.
+    // (Built with append: GCC 12's -Wrestrict misfires on chained operator+.)
+    std::string label = scope;
+    if (name.empty()) label.append(op_type).append("#").append(std::to_string(index));
+    else label.append(name);
+    label.append(".");
+    for (const auto& a : attributes)
+      attribute(a, depth, scope, label, constant && !output.empty() ? &output : nullptr);
   }
 
-  void attribute(wire::Span span, int depth, const std::string* constant_output) {
+  void attribute(wire::Span span, int depth, const std::string& scope, const std::string& label,
+                 const std::string* constant_output) {
     std::string name;
     std::vector<wire::Field> fields;  // the value-bearing ones, in order
+    std::vector<wire::Span> graphs;   // walked once the attribute's name is known
     wire::FieldReader reader(base(), span, files_.path);
     wire::Field f;
     while (reader.next(f)) {
@@ -104,7 +139,7 @@ class GraphWalker {
         name = field_string(base(), f);
       } else if (f.number == kAttrGraph || f.number == kAttrGraphs) {
         expect_message(f, "AttributeProto");
-        graph(f.payload, depth + 1);
+        graphs.push_back(f.payload);
       } else if (constant_output != nullptr &&
                  (f.number == kAttrTensor || f.number == kAttrSparseTensor || f.number == kAttrFloat ||
                   f.number == kAttrInt || f.number == kAttrFloats || f.number == kAttrInts ||
@@ -112,13 +147,19 @@ class GraphWalker {
         fields.push_back(f);
       }
     }
-    if (constant_output != nullptr) constant(name, span, fields, *constant_output);
+    for (size_t k = 0; k < graphs.size(); ++k) {
+      std::string sub = label;
+      sub.append(name);
+      if (graphs.size() > 1) sub.append(".").append(std::to_string(k));
+      graph(graphs[k], depth + 1, sub.append("/"));
+    }
+    if (constant_output != nullptr) constant(name, span, fields, *constant_output, scope);
   }
 
   // Constant's one value attribute: value, sparse_value, value_float(s),
   // value_int(s); strings are listed as unsupported.
   void constant(const std::string& attr, wire::Span span, const std::vector<wire::Field>& fields,
-                const std::string& output) {
+                const std::string& output, const std::string& scope) {
     const auto last = [&](uint32_t number) -> const wire::Field* {
       const wire::Field* found = nullptr;
       for (const auto& f : fields)
@@ -129,21 +170,21 @@ class GraphWalker {
       const auto* t = last(kAttrTensor);
       if (t == nullptr) throw Error(Errc::malformed, "Constant 'value' without a tensor", files_.path, output);
       expect_message(*t, "AttributeProto");
-      out_.push_back(read_onnx_tensor(files_, t->payload, output));
+      add(read_onnx_tensor(files_, t->payload, output), scope);
     } else if (attr == "sparse_value") {
       const auto* t = last(kAttrSparseTensor);
       if (t == nullptr) throw Error(Errc::malformed, "Constant 'sparse_value' without a tensor", files_.path, output);
       expect_message(*t, "AttributeProto");
-      out_.push_back(read_onnx_sparse_tensor(files_, t->payload, output));
+      add(read_onnx_sparse_tensor(files_, t->payload, output), scope);
     } else if (attr == "value_float" || attr == "value_int") {
       const bool is_float = attr == "value_float";
       const auto* v = last(is_float ? kAttrFloat : kAttrInt);
       if (v == nullptr || v->type != (is_float ? wire::kFixed32 : wire::kVarint))
         throw Error(Errc::malformed, "Constant '" + attr + "' without its value", files_.path, output);
-      out_.push_back(scalar_or_list(output, is_float, span, is_float ? kAttrFloat : kAttrInt, true));
+      add(scalar_or_list(output, is_float, span, is_float ? kAttrFloat : kAttrInt, true), scope);
     } else if (attr == "value_floats" || attr == "value_ints") {
       const bool is_float = attr == "value_floats";
-      out_.push_back(scalar_or_list(output, is_float, span, is_float ? kAttrFloats : kAttrInts, false));
+      add(scalar_or_list(output, is_float, span, is_float ? kAttrFloats : kAttrInts, false), scope);
     } else if (attr == "value_string" || attr == "value_strings") {
       TensorRef ref;
       ref.name = output;
@@ -154,7 +195,7 @@ class GraphWalker {
         ref.shape = {n};
         ref.numel = n;
       }
-      out_.push_back(std::move(ref));
+      add(std::move(ref), scope);
     }
   }
 
@@ -209,6 +250,7 @@ class GraphWalker {
 
   OnnxModelFiles& files_;
   std::vector<TensorRef>& out_;
+  std::vector<std::string> scopes_;  // parallel to out_
 };
 
 void add_metadata(const onnx::ModelProto& m, std::map<std::string, std::string>& meta) {
@@ -241,9 +283,8 @@ Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path)
   OnnxModelFiles files;
   files.model = file;
   files.path = path;
-  files.dir = fs::path(path).parent_path();
-  if (files.dir.empty()) files.dir = ".";
-  files.roots = io::allowed_roots(files.dir, path);
+  files.dir = fs::path(path).parent_path();  // may be empty: names stay as the user would write them
+  files.roots = io::allowed_roots(files.dir.empty() ? fs::path(".") : files.dir, path);
 
   // Top level: the graph is walked; the small fields go to onnx::ModelProto.
   std::optional<wire::Span> graph;
@@ -269,7 +310,11 @@ Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path)
   m.path = path;
   m.format = "onnx";
   add_metadata(proto, m.metadata);
-  if (graph) GraphWalker(files, m.tensors).graph(*graph, 0);
+  if (graph) {
+    GraphWalker walker(files, m.tensors);
+    walker.graph(*graph, 0, "");
+    walker.qualify_duplicates();
+  }
   file->release_touched(0, file->size());  // whatever parsing left mapped
   return m;
 }

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "formats/limits.hpp"
 #include "formats/onnx_types.hpp"
 #include "io/checked.hpp"
 #include "io/paths.hpp"
@@ -71,6 +72,7 @@ TensorWire split_tensor(const OnnxModelFiles& files, wire::Span span, const std:
   const std::byte* base = files.model->data();
   TensorWire tw;
   std::string header_bytes;
+  std::string deferred;  // a bad value field: reported once the name is known
   wire::FieldReader reader(base, span, files.path);
   wire::Field f;
   while (reader.next(f)) {
@@ -80,12 +82,19 @@ TensorWire split_tensor(const OnnxModelFiles& files, wire::Span span, const std:
     }
     auto& v = tw.values[f.number];
     if (v.occurrences++ == 0) v.first = f;
-    const auto added = io::checked_add(v.values, count_values(base, f, f.number, files.path, name));
-    if (!added) throw Error(Errc::malformed, "too many values", files.path, name);
-    v.values = *added;
+    if (!deferred.empty()) continue;
+    try {
+      const auto added = io::checked_add(v.values, count_values(base, f, f.number, files.path, name));
+      if (!added) throw Error(Errc::malformed, "too many values", files.path, name);
+      v.values = *added;
+    } catch (const Error& e) {
+      deferred = e.detail();
+    }
   }
-  if (!tw.header.ParseFromString(header_bytes))
-    throw Error(Errc::malformed, "not a valid TensorProto", files.path, name);
+  const bool parsed = tw.header.ParseFromString(header_bytes);
+  const std::string& named = name.empty() && parsed ? tw.header.name() : name;
+  if (!parsed) throw Error(Errc::malformed, "not a valid TensorProto", files.path, named);
+  if (!deferred.empty()) throw Error(Errc::malformed, deferred, files.path, named);
   return tw;
 }
 
@@ -244,7 +253,7 @@ TensorRef read_onnx_tensor(OnnxModelFiles& files, wire::Span span, const std::st
   ref.name = given_name.empty() ? t.name() : given_name;
   const std::string& name = ref.name;
   if (name.empty()) throw Error(Errc::malformed, "initializer without a name", files.path);
-  if (name.size() > kMaxOnnxName)
+  if (name.size() > kMaxTensorName)
     throw Error(Errc::malformed, "tensor name longer than 16 KiB", files.path, name.substr(0, 64) + "...");
   ref.shape = tensor_shape(t.dims(), ref.numel, files.path, name);
   const auto type = onnx_type(t.data_type());
@@ -319,7 +328,7 @@ TensorRef read_onnx_sparse_tensor(OnnxModelFiles& files, wire::Span span, const 
   TensorRef ref;
   ref.name = given_name.empty() ? tw.header.name() : given_name;
   if (ref.name.empty()) throw Error(Errc::malformed, "sparse initializer without a name", files.path);
-  if (ref.name.size() > kMaxOnnxName)
+  if (ref.name.size() > kMaxTensorName)
     throw Error(Errc::malformed, "tensor name longer than 16 KiB", files.path, ref.name.substr(0, 64) + "...");
   ref.shape = tensor_shape(sparse.dims(), ref.numel, files.path, ref.name);
   const auto type = onnx_type(tw.header.data_type());

@@ -18,7 +18,7 @@ namespace weightdiff::formats {
 struct OnnxModelFiles {
   std::shared_ptr<const MappedFile> model;
   std::string path;                        // the model path as given
-  std::filesystem::path dir;               // its folder (as given; "." if none)
+  std::filesystem::path dir;               // its folder as given (empty: the current one)
   std::vector<std::filesystem::path> roots;  // where links may resolve (SPEC §7)
   std::map<std::string, std::shared_ptr<const MappedFile>> external;  // by relative path
 };
@@ -33,8 +33,5 @@ TensorRef read_onnx_sparse_tensor(OnnxModelFiles& files, wire::Span span,
 
 // The ONNX name of a data_type code ("FLOAT16"), or "" for an unknown code.
 std::string onnx_type_name(int64_t code);
-
-// Longest tensor name accepted (std::regex in --include/--map recurses per character).
-inline constexpr size_t kMaxOnnxName = 16 * 1024;
 
 }  // namespace weightdiff::formats

@@ -5,9 +5,11 @@
 #include <vector>
 
 #include "formats/hf_folder.hpp"
+#include "formats/limits.hpp"
 #include "formats/onnx.hpp"
 #include "formats/safetensors.hpp"
 #include "io/mapped_file.hpp"
+#include "io/sigbus_guard.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/model.hpp"
 
@@ -16,8 +18,16 @@ namespace fs = std::filesystem;
 namespace weightdiff {
 namespace {
 
-// Sorted by name, byte-wise; names unique; total bytes.
+// Within the limits; sorted by name, byte-wise; names unique; total bytes.
 void finalize(Model& m) {
+  if (m.tensors.size() > formats::kMaxTensors)
+    throw Error(Errc::unsupported,
+                "holds " + std::to_string(m.tensors.size()) + " tensors; at most " +
+                    std::to_string(formats::kMaxTensors) + " per model are supported",
+                m.path);
+  for (const auto& t : m.tensors)
+    if (t.name.size() > formats::kMaxTensorName)
+      throw Error(Errc::malformed, "tensor name longer than 16 KiB", m.path, t.name.substr(0, 64) + "...");
   std::sort(m.tensors.begin(), m.tensors.end(),
             [](const TensorRef& x, const TensorRef& y) { return x.name < y.name; });
   for (size_t i = 1; i < m.tensors.size(); ++i)
@@ -72,7 +82,19 @@ Model open_model(const std::string& path) {
   std::error_code ec;
   const auto st = fs::status(path, ec);
   if (ec || !fs::exists(st)) throw Error(Errc::io, "no such file or folder", path);
-  Model m = fs::is_directory(st) ? open_directory(path) : open_file(path);
+  // A file truncated while its header is parsed raises SIGBUS on the next
+  // read of the mapping: turn it into Error(changed), as during the diff.
+  // The model is built inside the guard and moved out only when complete.
+  Model m;
+  try {
+    io::read_guarded(nullptr, nullptr, [&] {
+      Model opened = fs::is_directory(st) ? open_directory(path) : open_file(path);
+      m = std::move(opened);
+    });
+  } catch (const Error& e) {
+    if (e.code() != Errc::changed || !e.file().empty()) throw;
+    throw Error(Errc::changed, e.detail(), path);
+  }
   finalize(m);
   return m;
 }

@@ -67,8 +67,8 @@ bool FieldReader::next(Field& f) {
         break;
       }
       case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
-        uint32_t len = 0;
-        if (!in.ReadVarint32(&len)) bad(start, impl_->display, "truncated length");
+        uint64_t len = 0;  // 64 bits: ReadVarint32 would drop the high bits of a hostile length
+        if (!in.ReadVarint64(&len)) bad(start, impl_->display, "truncated length");
         f.payload.begin = impl_->pos();
         if (len > impl_->origin + impl_->size - f.payload.begin || !in.Skip(static_cast<int>(len)))
           bad(start, impl_->display, "length past the end of its message");

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "formats/json_header.hpp"
+#include "formats/limits.hpp"
 #include "io/checked.hpp"
 #include "weightdiff/error.hpp"
 
@@ -12,9 +13,6 @@ namespace weightdiff::formats {
 namespace {
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // as the reference implementation
-// Real names are a few hundred bytes at most; std::regex (--include, --map)
-// recurses per character and overflows the stack on names of ~100 KB.
-constexpr size_t kMaxTensorName = 16 * 1024;
 
 struct DTypeSpec {
   std::optional<DType> type;  // nullopt: defined by the format, not decodable here

@@ -30,7 +30,9 @@ struct Fd {
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
                                                    const std::string& display) {
   Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+  // refused as not a regular file); it changes nothing for regular files.
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (f.fd < 0) throw Error(Errc::io, std::string("cannot open: ") + std::strerror(errno), display);
   struct stat st {};
   if (::fstat(f.fd, &st) != 0)

@@ -27,15 +27,21 @@ template <typename Read>
 void read_guarded(const MappedFile* a, const MappedFile* b, Read&& read) {
   detail::install_sigbus_handler();
   detail::SigbusScope scope;
+  detail::SigbusScope* const outer = detail::active_sigbus_scope();  // guards nest
   if (sigsetjmp(scope.env, 1) != 0) {
-    detail::active_sigbus_scope() = nullptr;
+    detail::active_sigbus_scope() = outer;
     const MappedFile* f = a && a->contains(scope.fault_address) ? a : b;
     throw Error(Errc::changed, "file changed while reading (truncated?)",
                 f ? f->display_path() : std::string());
   }
   detail::active_sigbus_scope() = &scope;
-  read();
-  detail::active_sigbus_scope() = nullptr;
+  try {
+    read();
+  } catch (...) {  // never leave a scope behind that points at a dead frame
+    detail::active_sigbus_scope() = outer;
+    throw;
+  }
+  detail::active_sigbus_scope() = outer;
 }
 
 }  // namespace weightdiff::io

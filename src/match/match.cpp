@@ -3,6 +3,7 @@
 #include <map>
 #include <regex>
 
+#include "match/deep_stack.hpp"
 #include "weightdiff/error.hpp"
 
 namespace weightdiff {
@@ -43,7 +44,9 @@ class Filter {
 
 }  // namespace
 
-std::vector<Entry> match_tensors(const Model& a, const Model& b, const DiffOptions& opt) {
+namespace {
+
+std::vector<Entry> match_on_this_stack(const Model& a, const Model& b, const DiffOptions& opt) {
   const Filter filter(opt);
   std::vector<std::pair<std::regex, std::string>> rules;
   for (const auto& r : opt.map) rules.emplace_back(compile(r.pattern, "--map"), r.replacement);
@@ -82,6 +85,12 @@ std::vector<Entry> match_tensors(const Model& a, const Model& b, const DiffOptio
     out.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Entry> match_tensors(const Model& a, const Model& b, const DiffOptions& opt) {
+  return on_deep_stack([&] { return match_on_this_stack(a, b, opt); });
 }
 
 }  // namespace match

@@ -16,6 +16,7 @@
 
 #include "weightdiff/diff.hpp"
 #include "weightdiff/error.hpp"
+#include "io/mapped_file.hpp"
 #include "weightdiff/model.hpp"
 
 namespace wdfuzz {
@@ -49,14 +50,24 @@ inline std::pair<std::string_view, std::string_view> split(const uint8_t* data, 
   return {std::string_view(p + 4, first), std::string_view(p + 4 + first, size - 4 - first)};
 }
 
-// Opens `path`, then diffs the model against itself so that every byte the
-// loader pointed at is read (a reference outside the file is an ASan report).
+// Opens `path`, checks that every tensor lies inside its file (mapped
+// memory has no ASan red zones: a reference past the end of a file but
+// inside its last page would read silently), then diffs the model against
+// itself — structure only, then every byte — through a backtracking
+// --include, as a user would.
 inline void open_and_diff(const std::string& path) {
   try {
     const weightdiff::Model m = weightdiff::open_model(path);
+    for (const auto& t : m.tensors)
+      if (t.file && !(t.offset <= t.file->size() && t.nbytes <= t.file->size() - t.offset))
+        __builtin_trap();
     weightdiff::DiffOptions opt;
     opt.threads = 1;
     opt.backend = "cpu";
+    opt.include = {"^(.)*$"};
+    opt.structure_only = true;
+    (void)weightdiff::diff_models(m, m, opt);
+    opt.structure_only = false;
     (void)weightdiff::diff_models(m, m, opt);
   } catch (const weightdiff::Error&) {
     // A clean refusal.

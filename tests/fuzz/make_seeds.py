@@ -59,11 +59,27 @@ def main(out: Path):
              helper.make_tensor("typed.i4", TensorProto.INT4, [3], [1, -2, 7]),
              helper.make_tensor("typed.f32", TensorProto.FLOAT, [2], [1.5, 2.5]),
              helper.make_tensor("typed.i64", TensorProto.INT64, [2], [-1, 2**40])]
+    typed += [helper.make_tensor("typed.u32", TensorProto.UINT32, [2], [7, 2**32 - 1]),
+              helper.make_tensor("typed.f64", TensorProto.DOUBLE, [2], [0.5, -1e300]),
+              helper.make_tensor("typed.bf16", TensorProto.BFLOAT16, [2], [1.0, -3.0]),
+              helper.make_tensor("typed.bool", TensorProto.BOOL, [3], [True, False, True]),
+              helper.make_tensor("typed.fp8", TensorProto.FLOAT8E5M2, [2], [1.0, 2.0]),
+              helper.make_tensor("typed.str", TensorProto.STRING, [1], [b"s"])]
     body = helper.make_graph([], "body", [], [], initializer=[numpy_helper.from_array(
         np.arange(3, dtype=np.float32), "body.w")])
+    sparse = helper.make_sparse_tensor(
+        numpy_helper.from_array(np.array([1.5], np.float32), "sp"),
+        numpy_helper.from_array(np.array([2], np.int64), "sp.idx"), [4])
     nodes = [helper.make_node("Constant", [], ["c"], value_floats=[1.0, 2.0]),
+             helper.make_node("Constant", [], ["c.t"], value=numpy_helper.from_array(
+                 np.arange(4, dtype=np.float16), "inner")),
+             helper.make_node("Constant", [], ["c.i"], value_int=-3),
+             helper.make_node("Constant", [], ["c.f"], value_float=0.25),
+             helper.make_node("Constant", [], ["c.is"], value_ints=[1, -2, 3]),
+             helper.make_node("Constant", [], ["c.sp"], sparse_value=sparse),
              helper.make_node("If", ["x"], ["y"], then_branch=body, else_branch=body)]
     graph = helper.make_graph(nodes, "g", [], [], initializer=tensors + typed)
+    graph.sparse_initializer.append(sparse)
     model = helper.make_model(graph, producer_name="seed")
     (ox / "inline").write_bytes(two_parts(model.SerializeToString(), b""))
     with tempfile.TemporaryDirectory() as d:
@@ -71,6 +87,21 @@ def main(out: Path):
                         all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
         (ox / "external").write_bytes(two_parts(Path(f"{d}/model.onnx").read_bytes(),
                                                 Path(f"{d}/weights.bin").read_bytes()))
+    # External data at non-zero offsets; the last tensor without a length.
+    data = b"".join(v.tobytes() for v in a.values())
+    ext, offset = [], 0
+    for i, (k, v) in enumerate(a.items()):
+        t = numpy_helper.from_array(v, k)
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        t.external_data.add(key="location", value="weights.bin")
+        t.external_data.add(key="offset", value=str(offset))
+        if i + 1 < len(a):  # the last one runs to the end of the file
+            t.external_data.add(key="length", value=str(v.nbytes))
+        ext.append(t)
+        offset += v.nbytes
+    ext_model = helper.make_model(helper.make_graph([], "g", [], [], initializer=ext))
+    (ox / "offsets").write_bytes(two_parts(ext_model.SerializeToString(), data))
 
 
 if __name__ == "__main__":

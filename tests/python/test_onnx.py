@@ -506,3 +506,68 @@ def test_export_folder_with_one_onnx_model(wd_bin, tmp_path):
     save(make_model([numpy_helper.from_array(w, "w")]), tmp_path / "a" / "other.onnx", "raw")
     proc = run_wd(wd_bin, "a", "b", "--backend", "cpu", cwd=tmp_path)
     assert_clean_failure(proc, "a")
+
+
+def test_external_file_named_as_the_user_would_write_it(wd_bin, tmp_path):
+    path = external_model(tmp_path, lambda t, d: set_ext(t, location="nope.data"))
+    proc = run_wd(wd_bin, "model.onnx", "model.onnx", "--backend", "cpu", cwd=path.parent)
+    assert_clean_failure(proc, "nope.data")
+    assert "./nope.data" not in proc.stderr and "nope.data" in last_stderr_line(proc)
+
+
+def test_fifo_as_a_model_is_refused_without_waiting(wd_bin, tmp_path):
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    proc = run_wd(wd_bin, fifo, fifo, "--backend", "cpu", timeout=20)
+    assert_clean_failure(proc, "model.onnx")
+    assert "not a regular file" in proc.stderr
+
+
+def test_long_names_do_not_overflow_the_regex_stack(wd_bin, tmp_path):
+    """std::regex recurses per character: a 16 KiB name (the limit) under a
+    backtracking --include must still work (the matching runs on a deep stack)."""
+    name = "ab" * 8190 + "c"
+    arr = np.arange(3, dtype=np.float32)
+    save(make_model([numpy_helper.from_array(arr, name)]), tmp_path / "m.onnx", "raw")
+    proc = run_wd(wd_bin, "m.onnx", "m.onnx", "--backend", "cpu", "--include", "(a|b)*c",
+                  "--json", "r.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [t["name"] for t in load_report(tmp_path / "r.json")["tensors"]] == [name]
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def test_truncating_an_input_mid_run_is_exit_2_never_a_signal(wd_bin, tmp_path):
+    """A big typed-field tensor (decoded while parsing) truncated while
+    weightdiff runs: whether the cut lands in the parse or in the diff, the
+    result is exit 2 naming the file (or 0 if it finished first), never a
+    signal (SPEC §7)."""
+    n = 96 * 2**20  # UINT8 values stored as packed varints in int32_data
+    tensor = (b"\x08" + _varint(n) + b"\x10\x02" + b"\x42\x01w"
+              + b"\x2a" + _varint(n) + b"\x01" * n)
+    graph = b"\x2a" + _varint(len(tensor)) + tensor
+    model = b"\x08\x0a" + b"\x3a" + _varint(len(graph)) + graph
+    outcomes = []
+    for delay in (0.05, 0.25, 0.6):
+        p = tmp_path / f"big{delay}.onnx"
+        p.write_bytes(model)
+        proc = subprocess.Popen([str(wd_bin), str(p), str(p), "--backend", "cpu", "-q"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        import time
+        time.sleep(delay)
+        os.truncate(p, 1000)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode >= 0, f"killed by signal {-proc.returncode}: {err}"
+        assert proc.returncode in (0, 2), err
+        if proc.returncode == 2:
+            assert p.name in err.strip().splitlines()[-1], err
+        outcomes.append((delay, proc.returncode, err.strip().splitlines()[-1] if err.strip() else ""))
+    print(outcomes)

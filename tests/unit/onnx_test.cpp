@@ -441,7 +441,99 @@ TEST_F(OnnxTest, ExternalSymlinkEscapeRefused) {
   expect_error([&] { weightdiff::open_model(p); }, Errc::unsafe_path, {"model.data", "'w'", "outside the model folder"});
 }
 
-TEST_F(OnnxTest, DuplicateNamesAcrossGraphsConflict) {
+// Sibling subgraphs (If branches) may each define `w`: the scopes tell them
+// apart. A name defined twice in the main graph stays a conflict.
+TEST_F(OnnxTest, SubgraphNamesAreQualifiedOnlyWhenTheyCollide) {
+  auto m = model_with({raw_tensor("w", onnx::TensorProto::FLOAT, {1}, bytes_of(std::vector<float>{1}))});
+  auto* n = m.mutable_graph()->add_node();
+  n->set_op_type("If");
+  for (const char* branch : {"then_branch", "else_branch"}) {
+    auto* a = n->add_attribute();
+    a->set_name(branch);
+    a->set_type(onnx::AttributeProto::GRAPH);
+    *a->mutable_g()->add_initializer() =
+        raw_tensor("w", onnx::TensorProto::FLOAT, {1}, bytes_of(std::vector<float>{branch[0] == 't' ? 2.0f : 3.0f}));
+    *a->mutable_g()->add_initializer() =
+        raw_tensor(std::string(branch) + ".only", onnx::TensorProto::FLOAT, {1}, bytes_of(std::vector<float>{4}));
+  }
+  const Model md = weightdiff::open_model(save(m));
+  std::vector<std::string> names;
+  for (const auto& t : md.tensors) names.push_back(t.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"If#0.else_branch/w", "If#0.then_branch/w", "else_branch.only",
+                                             "then_branch.only", "w"}));
+  EXPECT_EQ(data_of(find(md, "w")), bytes_of(std::vector<float>{1}));
+  EXPECT_EQ(data_of(find(md, "If#0.then_branch/w")), bytes_of(std::vector<float>{2}));
+  EXPECT_EQ(data_of(find(md, "If#0.else_branch/w")), bytes_of(std::vector<float>{3}));
+  // A named node scopes by its name.
+  n->set_name("gate");
+  const Model named = weightdiff::open_model(save(m, "named.onnx"));
+  EXPECT_EQ(find(named, "gate.then_branch/w").numel, 1u);
+}
+
+TEST_F(OnnxTest, WireErrorsInATensorNameIt) {
+  // raw_data (field 9) sent as a varint: a bad wire type for a bytes field.
+  std::string t;
+  t += "\x08\x01\x10\x01\x42\x05" "bad_w" "\x48\x07";
+  std::string model = std::string("\x08\x0a\x3a", 3);
+  model.push_back(static_cast<char>(t.size() + 2));
+  model.push_back('\x2a');
+  model.push_back(static_cast<char>(t.size()));
+  model += t;
+  write_bytes(file("wt.onnx"), model);
+  expect_error([&] { weightdiff::open_model(path("wt.onnx")); }, Errc::malformed,
+               {"wt.onnx", "'bad_w'", "bad wire type"});
+}
+
+TEST_F(OnnxTest, LengthsAbove32BitsAreNotTruncated) {
+  // A graph whose length varint is 2^32 + 2: read as 32 bits it would be 2
+  // and the two bytes after it would parse as a message.
+  std::string model("\x08\x0a\x3a\x82\x80\x80\x80\x10\x08\x01", 10);
+  write_bytes(file("len.onnx"), model);
+  expect_error([&] { weightdiff::open_model(path("len.onnx")); }, Errc::malformed, {"len.onnx", "past the end"});
+}
+
+TEST_F(OnnxTest, TooManyTensorsIsRefusedWhileParsing) {
+  // 1,000,001 empty initializers in ~12 MB: each would keep a few KiB of
+  // statistics; the loader stops at the limit instead.
+  std::string graph;
+  for (int i = 0; i <= 1'000'000; ++i) {
+    std::string t = "\x08";
+    t.push_back('\0');  // dims: [0]
+    t += "\x10\x01\x42";  // FLOAT, name:
+    const std::string name = std::to_string(i);
+    t.push_back(static_cast<char>(name.size()));
+    t += name;
+    graph.push_back('\x2a');
+    graph.push_back(static_cast<char>(t.size()));
+    graph += t;
+  }
+  std::string model("\x08\x0a\x3a", 3);
+  for (uint64_t n = graph.size(); ; n >>= 7) {  // varint length
+    if (n < 0x80) {
+      model.push_back(static_cast<char>(n));
+      break;
+    }
+    model.push_back(static_cast<char>(0x80 | (n & 0x7f)));
+  }
+  model += graph;
+  write_bytes(file("many.onnx"), model);
+  expect_error([&] { weightdiff::open_model(path("many.onnx")); }, Errc::unsupported,
+               {"many.onnx", "1000000 tensors"});
+}
+
+TEST_F(OnnxTest, ConstantNamesObeyTheNameLimit) {
+  auto m = model_with({});
+  auto* c = m.mutable_graph()->add_node();
+  c->set_op_type("Constant");
+  c->add_output(std::string(16 * 1024 + 1, 'c'));
+  auto* a = c->add_attribute();
+  a->set_name("value_floats");
+  a->add_floats(1);
+  const auto p = save(m);
+  expect_error([&] { weightdiff::open_model(p); }, Errc::malformed, {"model.onnx", "longer than 16 KiB"});
+}
+
+TEST_F(OnnxTest, DuplicateNamesInTheMainGraphConflict) {
   auto m = model_with({raw_tensor("w", onnx::TensorProto::FLOAT, {1}, bytes_of(std::vector<float>{1}))});
   auto* c = m.mutable_graph()->add_node();
   c->set_op_type("Constant");
