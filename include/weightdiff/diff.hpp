@@ -42,6 +42,7 @@ struct DiffOptions {
   HistRange hist;
   unsigned threads = 0;  // 0 = CPUs in this process's affinity mask
   std::string backend = "auto";  // auto | cpu | cuda
+  std::string devices;  // CUDA devices, e.g. "0,1" (may repeat); "" = all visible
   std::function<void(const Progress&)> on_progress;  // may be empty
   // Names, dtypes, shapes and metadata only: no backend, no tensor byte read.
   bool structure_only = false;

@@ -49,8 +49,12 @@ std::unique_ptr<Backend> make_cpu_backend(unsigned threads);
 // falls back to the CPU. Throws Error(backend) when the backend is unusable.
 std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
                                       std::string* notice);
+// The same with --devices (CUDA: e.g. "0,1", a device may repeat; "" = all
+// visible). A malformed list is Error(usage) when CUDA is built in.
+std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
+                                      const std::string& devices, std::string* notice);
 
-// Backends compiled into this build, e.g. "cpu".
+// Backends compiled into this build, e.g. "cpu" or "cpu, cuda".
 std::string compiled_backends();
 
 }  // namespace weightdiff::backend

@@ -58,6 +58,7 @@ int run(const CliArgs& args) {
   opt.hist = parse_hist_range(args.hist_range);
   opt.threads = args.threads;
   opt.backend = args.backend;
+  opt.devices = args.devices;
   opt.structure_only = args.structure_only;
   std::vector<wd::Gate> gates;
   for (const auto& g : args.fail_if) gates.push_back(wd::parse_gate(g));

@@ -196,7 +196,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   if (opt.structure_only) return diff_structure(a, b, opt, t0);
   const unsigned threads = opt.threads ? opt.threads : default_thread_count();
   std::string notice;
-  auto backend = backend::make_backend(opt.backend, threads, &notice);
+  auto backend = backend::make_backend(opt.backend, threads, opt.devices, &notice);
 
   const auto entries = match::match_tensors(a, b, opt);
   DiffResult result;

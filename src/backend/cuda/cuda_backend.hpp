@@ -1,0 +1,20 @@
+// The CUDA backend's construction (no CUDA types here).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "backend/cuda/launch_plan.hpp"
+
+namespace weightdiff::cuda {
+
+// Usable = the runtime reports devices and a probe kernel runs. `reason`:
+// why not, or the device name.
+bool cuda_usable(std::string* reason);
+
+// Throws Error(backend) when a device cannot be used.
+std::unique_ptr<backend::Backend> make_cuda_backend(const CudaConfig& config, unsigned threads);
+
+}  // namespace weightdiff::cuda

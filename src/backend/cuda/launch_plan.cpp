@@ -1,0 +1,207 @@
+#include "backend/cuda/launch_plan.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
+#include "io/mapped_file.hpp"
+#include "weightdiff/error.hpp"
+
+namespace weightdiff::cuda {
+namespace {
+
+uint64_t align_up(uint64_t x) { return (x + kSlotAlign - 1) / kSlotAlign * kSlotAlign; }
+
+uint64_t meta_bytes(size_t tasks, uint64_t tiles) {
+  return align_up(align_up(tasks * sizeof(TaskDesc)) + tiles * sizeof(TileDesc));
+}
+
+struct Side {
+  uint64_t begin, bytes;
+  uint8_t phase;
+};
+
+Side side_of(const TensorRef& t, uint64_t first, uint64_t count) {
+  const backend::ByteRange r = backend::chunk_bytes(t, first, count);
+  const unsigned bits = dtype_bits(t.dtype);
+  return {r.begin, r.end - r.begin, static_cast<uint8_t>(bits == 4 ? first % 2 : 0)};
+}
+
+}  // namespace
+
+std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks,
+                                       const StagingLimits& limits) {
+  std::vector<LaunchGroup> groups;
+  size_t i = 0;
+  while (i < tasks.size()) {
+    // Membership first (metadata size depends on it), then offsets.
+    size_t n = 0;
+    uint64_t tiles = 0, data = 0;
+    while (i + n < tasks.size()) {
+      const backend::ChunkTask& t = tasks[i + n];
+      const uint64_t d = align_up(side_of(*t.a, t.first, t.count).bytes) +
+                         align_up(side_of(*t.b, t.first, t.count).bytes);
+      const uint64_t nt = tiles_of(t.count);
+      if (meta_bytes(n + 1, tiles + nt) + data + d > limits.slot_bytes ||
+          tiles + nt > limits.max_tiles) {
+        if (n == 0)
+          throw Error(Errc::backend,
+                      "CUDA staging buffer of " + std::to_string(limits.slot_bytes >> 10) +
+                          " KiB is too small for one chunk of tensor '" + t.a->name + "'");
+        break;
+      }
+      ++n, tiles += nt, data += d;
+    }
+    LaunchGroup g;
+    g.first_task = i;
+    g.tasks.reserve(n);
+    g.tile_table.reserve(tiles);
+    g.tile_table_offset = align_up(n * sizeof(TaskDesc));
+    uint64_t at = meta_bytes(n, tiles);
+    for (size_t k = 0; k < n; ++k) {
+      const backend::ChunkTask& t = tasks[i + k];
+      const Side a = side_of(*t.a, t.first, t.count), b = side_of(*t.b, t.first, t.count);
+      TaskDesc d{};
+      d.first = t.first;
+      d.count = t.count;
+      d.atol = t.atol;
+      d.rtol = t.rtol;
+      d.dtype_a = static_cast<uint8_t>(t.a->dtype);
+      d.dtype_b = static_cast<uint8_t>(t.b->dtype);
+      d.phase_a = a.phase;
+      d.phase_b = b.phase;
+      d.first_tile = static_cast<uint32_t>(g.tile_table.size());
+      d.tiles = tiles_of(t.count);
+      d.off_a = at;
+      g.copies.push_back({t.a, a.begin, a.bytes, at});
+      at += align_up(a.bytes);
+      d.off_b = at;
+      g.copies.push_back({t.b, b.begin, b.bytes, at});
+      at += align_up(b.bytes);
+      for (uint32_t tile = 0; tile < d.tiles; ++tile)
+        g.tile_table.push_back({static_cast<uint32_t>(k), tile});
+      g.tasks.push_back(d);
+    }
+    g.bytes = at;
+    groups.push_back(std::move(g));
+    i += n;
+  }
+  return groups;
+}
+
+void write_metadata(const LaunchGroup& g, uint8_t* slot) {
+  std::memcpy(slot, g.tasks.data(), g.tasks.size() * sizeof(TaskDesc));
+  std::memcpy(slot + g.tile_table_offset, g.tile_table.data(),
+              g.tile_table.size() * sizeof(TileDesc));
+}
+
+void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len) {
+  if (len == 0) return;
+  std::memcpy(slot + op.dst + from, op.t->file->data() + op.src_begin + from, len);
+}
+
+HistLayout hist_layout(const HistRange& r) { return {r.lo, r.bins()}; }
+
+PairStats to_pair_stats(const Partial& p, const uint64_t* hist, const HistRange& r,
+                        uint64_t numel) {
+  PairStats s(r);
+  s.numel = numel;
+  s.n_finite = p.n_fin;
+  s.equal = p.n_eq;
+  s.mismatched = p.n_mis;
+  s.nan_a = p.nan_a, s.nan_b = p.nan_b, s.inf_a = p.inf_a, s.inf_b = p.inf_b;
+  s.sum_abs = p.s_abs;
+  s.sum_sq_diff = p.s_sq_d;
+  s.dot = p.s_dot;
+  s.sum_sq_a = p.s_sq_a;
+  s.sum_sq_b = p.s_sq_b;
+  if (p.n_fin > 0) {  // else the PairStats defaults, as the CPU backend leaves them
+    s.mom_a = {p.n_fin, p.mean_a, p.m2_a};
+    s.mom_b = {p.n_fin, p.mean_b, p.m2_b};
+    s.min_a = p.min_a, s.max_a = p.max_a, s.min_b = p.min_b, s.max_b = p.max_b;
+    s.max_abs = p.mx;
+    s.max_abs_index = p.mx_i;
+    s.a_at_max_abs = p.a_mx, s.b_at_max_abs = p.b_mx;
+  }
+  s.max_rel = p.mrel;
+  const HistLayout h = hist_layout(r);
+  const size_t nb = static_cast<size_t>(h.nb);
+  s.hist_abs_diff.zero = hist[0];
+  s.hist_abs_diff.under = hist[1];
+  s.hist_abs_diff.over = hist[nb + 2];
+  for (size_t j = 0; j < nb; ++j) s.hist_abs_diff.counts[j] = hist[j + 2];
+  for (auto [v, base] : {std::pair{&s.hist_a, h.a_base()}, std::pair{&s.hist_b, h.b_base()}}) {
+    v->zero = hist[base];
+    v->under = hist[base + 1];
+    v->over = hist[base + 2];
+    for (size_t j = 0; j < nb; ++j) {
+      v->pos[j] = hist[base + 3 + j];
+      v->neg[j] = hist[base + 3 + nb + j];
+    }
+  }
+  return s;
+}
+
+std::vector<int> parse_device_list(const std::string& text) {
+  std::vector<int> out;
+  if (text.empty()) return out;
+  size_t at = 0;
+  while (true) {
+    const size_t end = std::min(text.find(',', at), text.size());
+    int v = -1;
+    const char* b = text.data() + at;
+    const char* e = text.data() + end;
+    const auto [ptr, ec] = std::from_chars(b, e, v);
+    if (b == e || ec != std::errc() || ptr != e || v < 0 || v > 1023)
+      throw Error(Errc::usage, "--devices '" + text +
+                                   "': expected a comma-separated list of device numbers, e.g. 0,1");
+    out.push_back(v);
+    if (end == text.size()) break;
+    at = end + 1;
+  }
+  return out;
+}
+
+namespace {
+
+uint64_t env_number(const char* name, uint64_t fallback, uint64_t lo, uint64_t hi) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  uint64_t x = 0;
+  const char* e = v + std::strlen(v);
+  const auto [ptr, ec] = std::from_chars(v, e, x);
+  if (ec != std::errc() || ptr != e || x < lo || x > hi)
+    throw Error(Errc::usage, std::string(name) + "='" + v + "': expected an integer in [" +
+                                 std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return x;
+}
+
+}  // namespace
+
+CudaConfig cuda_config(const std::string& devices) {
+  CudaConfig c;
+  c.devices = parse_device_list(devices);
+  c.staging.slot_bytes = env_number("WEIGHTDIFF_CUDA_STAGING_MB", 32, 1, 4096) << 20;
+  c.slots = static_cast<unsigned>(env_number("WEIGHTDIFF_CUDA_STAGING_SLOTS", 3, 2, 64));
+  c.copy_only = env_number("WEIGHTDIFF_CUDA_BENCH_COPY_ONLY", 0, 0, 1) == 1;
+  return c;
+}
+
+std::vector<size_t> split_by_bytes(std::span<const uint64_t> bytes, size_t parts) {
+  parts = std::max<size_t>(1, parts);
+  uint64_t total = 0;
+  for (uint64_t b : bytes) total += b;
+  std::vector<size_t> cut{0};
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (size_t p = 1; p < parts; ++p) {
+    const uint64_t target = total / parts * p + total % parts * p / parts;
+    while (i < bytes.size() && acc + bytes[i] / 2 < target) acc += bytes[i++];
+    cut.push_back(std::max(cut.back(), i));
+  }
+  cut.push_back(bytes.size());
+  return cut;
+}
+
+}  // namespace weightdiff::cuda

@@ -1,0 +1,82 @@
+// Host side of the CUDA backend that needs no device: how a batch of chunk
+// tasks is packed into staging slots (one launch per slot fill), how a
+// slot's bytes are laid out, and how a task's device result becomes
+// PairStats. Plain C++, unit-tested on machines without a GPU.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "backend/cuda/tile_pass.hpp"
+
+namespace weightdiff::cuda {
+
+inline constexpr uint64_t kSlotAlign = 64;  // every region of a slot starts so aligned
+
+struct StagingLimits {
+  uint64_t slot_bytes = uint64_t{32} << 20;  // one staging buffer (host pinned + device)
+  uint32_t max_tiles = 1u << 16;             // tile partials per launch
+};
+
+// One side of a task: bytes [src_begin, src_begin + bytes) of t's file go to
+// slot offset dst.
+struct CopyOp {
+  const TensorRef* t;
+  uint64_t src_begin, bytes, dst;
+};
+
+// One fill of a staging slot and the launch that consumes it:
+//   [TaskDesc x n_tasks][TileDesc x tiles] (aligned) then each task's a and b bytes.
+struct LaunchGroup {
+  size_t first_task = 0;  // into the batch
+  std::vector<TaskDesc> tasks;
+  std::vector<TileDesc> tile_table;
+  std::vector<CopyOp> copies;  // a then b for each task, in task order
+  uint64_t tile_table_offset = 0;
+  uint64_t bytes = 0;  // used bytes of the slot (metadata + data)
+};
+
+// Cuts the batch into consecutive groups that each fit one slot. Throws
+// Error(backend) when one task alone does not fit.
+std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks,
+                                       const StagingLimits& limits);
+
+// Writes the group's TaskDesc and TileDesc tables at the start of slot.
+void write_metadata(const LaunchGroup& g, uint8_t* slot);
+
+// Copies one CopyOp's bytes (or the part [from, from + len) of them) from
+// the mapping into the slot. The caller guards against SIGBUS.
+void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len);
+
+// Slots per task of the combined histogram array (HistLayout::total()).
+HistLayout hist_layout(const HistRange& r);
+
+// The PairStats of one task from its device result.
+PairStats to_pair_stats(const Partial& p, const uint64_t* hist, const HistRange& r,
+                        uint64_t numel);
+
+// "0,1,0" -> {0, 1, 0}; "" -> {} (all visible devices). Throws Error(usage).
+std::vector<int> parse_device_list(const std::string& text);
+
+struct CudaConfig {
+  std::vector<int> devices;  // one pipeline per entry (repeats allowed); empty = all visible
+  StagingLimits staging;     // per slot
+  unsigned slots = 3;        // staging ring length per pipeline
+  // Bench only: move the bytes through the staging path, launch nothing
+  // (results are garbage). The "no kernels" floor of bench/device_check.sh.
+  bool copy_only = false;
+};
+
+// From --devices and the environment: WEIGHTDIFF_CUDA_STAGING_MB (slot
+// size, default 32), WEIGHTDIFF_CUDA_STAGING_SLOTS (default 3, at least 2),
+// WEIGHTDIFF_CUDA_BENCH_COPY_ONLY=1 (bench only). Throws Error(usage).
+CudaConfig cuda_config(const std::string& devices);
+
+// Splits n tasks with the given byte sizes into `parts` consecutive ranges
+// of similar total bytes: the boundaries (part i is [cut[i], cut[i+1])).
+std::vector<size_t> split_by_bytes(std::span<const uint64_t> bytes, size_t parts);
+
+}  // namespace weightdiff::cuda

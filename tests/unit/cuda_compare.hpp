@@ -1,0 +1,46 @@
+// Shared by the CUDA emulation and parity tests: runs chunk tasks over
+// in-memory tensors on the CPU backend, and checks another backend's
+// PairStats of the same tasks against it and against the float64 reference.
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "reference.hpp"
+#include "weightdiff/stats.hpp"
+#include "weightdiff/tensor.hpp"
+
+namespace wdtest {
+
+// A tensor held in memory (MappedFile::from_bytes), with its decoded values.
+struct MemTensor {
+  weightdiff::TensorRef ref;
+  std::vector<double> values;
+};
+
+// n random values of dtype t, stored and decoded, seeded by `seed`: normal
+// weights of a dtype-suited scale, with exact ties to `like` (when given),
+// ±0, and for float types NaN, ±Inf, huge and tiny magnitudes.
+MemTensor random_tensor(weightdiff::DType t, uint64_t n, uint64_t seed,
+                        const MemTensor* like = nullptr, const std::string& name = "t");
+
+// Chunk tasks over the pair, `chunk` elements each (the last one shorter).
+std::vector<weightdiff::backend::ChunkTask> chunk_tasks(const MemTensor& a, const MemTensor& b,
+                                                        uint64_t chunk);
+
+// The CPU backend's stats of every task.
+std::vector<weightdiff::PairStats> cpu_stats(std::span<const weightdiff::backend::ChunkTask> tasks,
+                                             const weightdiff::HistRange& hist);
+
+// got vs the CPU backend's stats (cpu) of the same task and the float64
+// reference over the task's values: counts, extremes, index, max_rel and
+// histograms identical; sums within 1e-9 x the sum of |terms|.
+void expect_matches_cpu(const weightdiff::PairStats& got, const weightdiff::PairStats& cpu,
+                        const MemTensor& a, const MemTensor& b,
+                        const weightdiff::backend::ChunkTask& task,
+                        const weightdiff::HistRange& hist);
+
+}  // namespace wdtest

@@ -1,0 +1,236 @@
+// The CUDA backend's per-element code (src/backend/cuda/*.hpp, compiled
+// here by the host compiler: the same source nvcc compiles for the device)
+// run through the host mirror of the kernels, against the CPU backend and
+// the float64 reference. Runs everywhere; no GPU needed.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+
+#include "backend/cpu/decode.hpp"
+#include "backend/cuda/emulate.hpp"
+#include "cuda_compare.hpp"
+#include "io/mapped_file.hpp"
+#include "test_files.hpp"
+
+namespace weightdiff::cuda {
+namespace {
+
+using wdtest::MemTensor;
+
+// A 64-byte aligned staging slot, as cudaHostAlloc gives.
+struct Slot {
+  explicit Slot(uint64_t bytes)
+      : mem(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)), &std::free) {}
+  std::unique_ptr<uint8_t, decltype(&std::free)> mem;
+};
+
+// The CUDA path on the host: plan, fill each slot, emulate its launch.
+std::vector<PairStats> emulated_stats(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
+                                      StagingLimits limits = {}) {
+  const HistLayout h = hist_layout(hist);
+  std::vector<PairStats> out;
+  for (const LaunchGroup& g : plan_launches(tasks, limits)) {
+    EXPECT_LE(g.bytes, limits.slot_bytes);
+    Slot slot(g.bytes);
+    write_metadata(g, slot.mem.get());
+    for (const CopyOp& op : g.copies) copy_bytes(op, slot.mem.get(), 0, op.bytes);
+    const LaunchResults r = emulate_launch(slot.mem.get(), g, h);
+    for (size_t k = 0; k < g.tasks.size(); ++k)
+      out.push_back(to_pair_stats(r.partials[k], r.hist.data() + k * h.total(), hist, g.tasks[k].count));
+  }
+  EXPECT_EQ(out.size(), tasks.size());
+  return out;
+}
+
+void check_pair(DType ta, DType tb, uint64_t n, uint64_t chunk, uint64_t seed, HistRange hist = {}) {
+  SCOPED_TRACE(std::string(dtype_name(ta)) + " vs " + std::string(dtype_name(tb)) + ", n=" +
+               std::to_string(n) + ", chunk=" + std::to_string(chunk));
+  const MemTensor a = wdtest::random_tensor(ta, n, seed);
+  const MemTensor b = wdtest::random_tensor(tb, n, seed + 1, &a);
+  const auto tasks = wdtest::chunk_tasks(a, b, chunk);
+  const auto cpu = wdtest::cpu_stats(tasks, hist);
+  const auto emu = emulated_stats(tasks, hist);
+  ASSERT_EQ(emu.size(), cpu.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    SCOPED_TRACE("task " + std::to_string(i));
+    wdtest::expect_matches_cpu(emu[i], cpu[i], a, b, tasks[i], hist);
+  }
+}
+
+constexpr DType kAll[] = {DType::f64,     DType::f32,        DType::f16,    DType::bf16,
+                          DType::f8e4m3fn, DType::f8e4m3fnuz, DType::f8e5m2, DType::f8e5m2fnuz,
+                          DType::i64,     DType::i32,        DType::i16,    DType::i8,
+                          DType::u64,     DType::u32,        DType::u16,    DType::u8,
+                          DType::boolean, DType::i4,         DType::u4};
+static_assert(std::size(kAll) == kDTypeCount);
+
+bool same_value(double x, double y) {
+  return std::bit_cast<uint64_t>(x) == std::bit_cast<uint64_t>(y) || (std::isnan(x) && std::isnan(y));
+}
+
+TEST(CudaDecode, EverySmallFloatCodeMatchesTheCpuDecoder) {
+  for (uint32_t v = 0; v < 65536; ++v) {
+    ASSERT_TRUE(same_value(value_of(DType::f16, v), cpu::f16_to_f64(static_cast<uint16_t>(v)))) << v;
+    ASSERT_TRUE(same_value(value_of(DType::bf16, v), cpu::bf16_to_f64(static_cast<uint16_t>(v)))) << v;
+  }
+  for (DType t : {DType::f8e4m3fn, DType::f8e4m3fnuz, DType::f8e5m2, DType::f8e5m2fnuz})
+    for (uint32_t v = 0; v < 256; ++v)
+      ASSERT_TRUE(same_value(value_of(t, v), cpu::f8_to_f64(t, static_cast<uint8_t>(v))))
+          << dtype_name(t) << " " << v;
+}
+
+TEST(CudaDecode, GroupLoadsMatchElementLoadsForEveryDtypeAndPhase) {
+  std::mt19937_64 rng(7);
+  alignas(64) uint8_t buf[256];
+  for (auto& x : buf) x = static_cast<uint8_t>(rng());
+  for (DType t : kAll) {
+    SCOPED_TRACE(std::string(dtype_name(t)));
+    for (uint64_t e0 : {0, 8, 16}) {
+      double fast[kGroup], slow[kGroup];
+      load_group(t, buf, e0, 0, kGroup, fast);  // aligned: the vector path
+      for (int i = 0; i < kGroup; ++i) slow[i] = value_of(t, load_elem_bits(t, buf, e0 + i));
+      for (int i = 0; i < kGroup; ++i) EXPECT_TRUE(same_value(fast[i], slow[i])) << e0 << "+" << i;
+      std::vector<double> cpu(kGroup);
+      cpu::decode_to_f64(t, reinterpret_cast<const std::byte*>(buf), e0, kGroup, cpu.data());
+      for (int i = 0; i < kGroup; ++i) EXPECT_TRUE(same_value(fast[i], cpu[i])) << e0 << "+" << i;
+    }
+  }
+  // i4 at an odd first element: the nibble phase.
+  double got[kGroup];
+  load_group(DType::i4, buf, 0, 1, 5, got);
+  for (int i = 0; i < 5; ++i) {
+    const unsigned nib = (buf[(1 + i) / 2] >> (4 * ((1 + i) % 2))) & 0xF;
+    EXPECT_EQ(got[i], static_cast<double>(static_cast<int>(nib ^ 8) - 8));
+  }
+  for (int i = 5; i < kGroup; ++i) EXPECT_EQ(got[i], 0.0);
+}
+
+TEST(CudaHist, SlotsFollowTheBinaryExponentBins) {
+  const HistLayout h{-40, 56};
+  EXPECT_EQ(h.abs_slot(0.0), 0u);
+  EXPECT_EQ(h.abs_slot(0x1p-41), 1u);           // under
+  EXPECT_EQ(h.abs_slot(0x1p-40), 2u);           // counts[0]
+  EXPECT_EQ(h.abs_slot(0x1.fffp-40), 2u);
+  EXPECT_EQ(h.abs_slot(1.0), 2u + 40);          // [2^0, 2^1)
+  EXPECT_EQ(h.abs_slot(0x1p16), 56u + 2);       // over
+  EXPECT_EQ(h.abs_slot(INFINITY), 56u + 2);     // |d| of finite f64 values overflowing
+  EXPECT_EQ(h.abs_slot(4.9e-324), 1u);          // subnormal
+  EXPECT_EQ(h.value_slot(-0.0), 0u);
+  EXPECT_EQ(h.value_slot(-1.5), 3u + 40 + 56);  // neg[40]
+  EXPECT_EQ(h.value_slot(1.5), 3u + 40);
+  EXPECT_EQ(h.value_slot(-1e300), 2u);
+  EXPECT_EQ(h.value_slot(-1e-300), 1u);
+  EXPECT_EQ(h.total(), 5u * 56 + 9);
+}
+
+// Every dtype pair, two chunks each (the second starts at an odd element:
+// i4/u4 nibble phase, unaligned group starts), NaN/Inf/±0 and ties.
+TEST(CudaEmulation, EveryDtypePairMatchesTheCpuBackend) {
+  uint64_t seed = 100;
+  for (DType ta : kAll)
+    for (DType tb : kAll) check_pair(ta, tb, 12011, 8195, seed += 2);
+}
+
+TEST(CudaEmulation, SizesAroundGroupAndTileBoundaries) {
+  uint64_t seed = 5000;
+  for (uint64_t n : {1, 7, 8, 9, 255, 2047, 2048, 2049, 8191, 8192, 8193, 3 * 8192 + 1})
+    for (auto [ta, tb] : {std::pair{DType::bf16, DType::f32}, std::pair{DType::f16, DType::f16},
+                          std::pair{DType::f64, DType::f8e5m2}, std::pair{DType::u4, DType::i8}})
+      check_pair(ta, tb, n, 1 << 20, seed += 2);
+}
+
+TEST(CudaEmulation, NarrowAndWideHistogramRanges) {
+  check_pair(DType::f32, DType::bf16, 20000, 1 << 20, 77, HistRange{-3, 2});
+  check_pair(DType::f64, DType::f32, 20000, 1 << 20, 79, HistRange{-1021, 1023});
+}
+
+// A task's result depends only on the task: packing many small tasks into
+// few launches or one per launch gives the same bits.
+TEST(CudaEmulation, ResultsDoNotDependOnHowTasksArePacked) {
+  std::vector<MemTensor> as, bs;
+  for (int i = 0; i < 40; ++i) {
+    const DType t = kAll[i % kDTypeCount];
+    as.push_back(wdtest::random_tensor(t, 100 + 997 * static_cast<uint64_t>(i % 7), 900 + i));
+  }
+  for (int i = 0; i < 40; ++i)
+    bs.push_back(wdtest::random_tensor(DType::bf16, as[i].ref.numel, 2000 + i, &as[i]));
+  std::vector<backend::ChunkTask> tasks;
+  for (int i = 0; i < 40; ++i)
+    for (const auto& t : wdtest::chunk_tasks(as[i], bs[i], 3001)) tasks.push_back(t);
+  const HistRange hist;
+  const auto packed = emulated_stats(tasks, hist);
+  EXPECT_EQ(plan_launches(tasks, {}).size(), 1u);
+  const StagingLimits tiny{64 << 10, 4};
+  EXPECT_GT(plan_launches(tasks, tiny).size(), 10u);
+  const auto spread = emulated_stats(tasks, hist, tiny);
+  ASSERT_EQ(packed.size(), spread.size());
+  const auto cpu = wdtest::cpu_stats(tasks, hist);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    SCOPED_TRACE("task " + std::to_string(i));
+    wdtest::expect_same_bits(packed[i], spread[i]);
+    const size_t pair = std::find_if(as.begin(), as.end(), [&](const MemTensor& m) {
+                          return &m.ref == tasks[i].a;
+                        }) - as.begin();
+    wdtest::expect_matches_cpu(packed[i], cpu[i], as[pair], bs[pair], tasks[i], hist);
+  }
+}
+
+// Flat indices past 2^31 and 2^32: sparse u8 files of 4 GiB + 64 KiB, data
+// only near the boundaries; the largest |d| planted at a known index.
+TEST(CudaEmulation, IndicesPast2To31And2To32) {
+  wdtest::TempDir dir;
+  const uint64_t size = (uint64_t{1} << 32) + (1 << 16);
+  const uint64_t planted = (uint64_t{1} << 32) + 777;
+  std::mt19937_64 rng(31);
+  std::vector<std::shared_ptr<const MappedFile>> files;
+  for (int side = 0; side < 2; ++side) {
+    const std::string p = (dir / ("s" + std::to_string(side))).string();
+    const int fd = ::open(p.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+    for (uint64_t at : {(uint64_t{1} << 31) - 4096, (uint64_t{1} << 32) - 4096}) {
+      std::vector<uint8_t> bytes(12288);
+      for (auto& x : bytes) x = static_cast<uint8_t>(rng() % 200);
+      ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(at)), 12288);
+    }
+    const uint8_t big = side == 0 ? 0 : 255;
+    ASSERT_EQ(::pwrite(fd, &big, 1, static_cast<off_t>(planted)), 1);
+    ::close(fd);
+    files.push_back(MappedFile::open(p, p));
+  }
+  TensorRef ta, tb;
+  for (auto [t, f] : {std::pair{&ta, files[0]}, std::pair{&tb, files[1]}}) {
+    t->name = "big";
+    t->dtype = DType::u8;
+    t->shape = {size};
+    t->numel = size;
+    t->nbytes = size;
+    t->file = f;
+  }
+  const std::vector<backend::ChunkTask> tasks = {
+      {&ta, &tb, (uint64_t{1} << 31) - 3000, 9001, 0, 0},
+      {&ta, &tb, (uint64_t{1} << 32) - 2999, 9001, 0, 0}};
+  const HistRange hist;
+  const auto cpu = wdtest::cpu_stats(tasks, hist);
+  const auto emu = emulated_stats(tasks, hist);
+  EXPECT_EQ(emu[1].max_abs_index, planted);
+  EXPECT_EQ(emu[1].max_abs, 255.0);
+  EXPECT_GE(emu[0].max_abs_index, (uint64_t{1} << 31) - 3000);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    EXPECT_EQ(emu[i].max_abs_index, cpu[i].max_abs_index);
+    EXPECT_EQ(emu[i].max_abs, cpu[i].max_abs);
+    EXPECT_EQ(emu[i].mismatched, cpu[i].mismatched);
+    EXPECT_EQ(emu[i].equal, cpu[i].equal);
+    EXPECT_EQ(emu[i].hist_abs_diff.counts, cpu[i].hist_abs_diff.counts);
+    EXPECT_EQ(emu[i].hist_b.pos, cpu[i].hist_b.pos);
+    EXPECT_NEAR(emu[i].dot, cpu[i].dot, 1e-9 * cpu[i].dot);
+  }
+}
+
+}  // namespace
+}  // namespace weightdiff::cuda

@@ -1,0 +1,194 @@
+// CPU vs CUDA backend on the same random inputs (faiss-style parity): every
+// dtype pair, sizes around group/tile/launch boundaries, NaN/Inf/±0, flat
+// indices past 2^31, several pipelines on one device. Counts, extremes,
+// indices and histograms identical; sums within SPEC §2's bound. Skipped,
+// with the reason, when this build has no CUDA backend or no usable device.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "backend/backend.hpp"
+#include "cuda_compare.hpp"
+#include "io/mapped_file.hpp"
+#include "test_files.hpp"
+#include "weightdiff/error.hpp"
+
+namespace weightdiff {
+namespace {
+
+using wdtest::MemTensor;
+
+std::unique_ptr<backend::Backend> cuda_backend(const std::string& devices, std::string* why) {
+  try {
+    auto b = backend::make_backend("cuda", 2, devices, nullptr);
+    return b;
+  } catch (const Error& e) {
+    *why = e.what();
+    return nullptr;
+  }
+}
+
+#define CUDA_OR_SKIP(var, devices)                                 \
+  std::string why_##var;                                           \
+  auto var = cuda_backend(devices, &why_##var);                    \
+  if (!var) GTEST_SKIP() << "no usable CUDA backend: " << why_##var
+
+std::vector<PairStats> run(backend::Backend& b, std::span<const backend::ChunkTask> tasks,
+                           const HistRange& hist) {
+  std::vector<PairStats> out(tasks.size(), PairStats(hist));
+  b.reduce(tasks, hist, out);
+  return out;
+}
+
+constexpr DType kAll[] = {DType::f64,     DType::f32,        DType::f16,    DType::bf16,
+                          DType::f8e4m3fn, DType::f8e4m3fnuz, DType::f8e5m2, DType::f8e5m2fnuz,
+                          DType::i64,     DType::i32,        DType::i16,    DType::i8,
+                          DType::u64,     DType::u32,        DType::u16,    DType::u8,
+                          DType::boolean, DType::i4,         DType::u4};
+
+void check_pair(backend::Backend& gpu, DType ta, DType tb, uint64_t n, uint64_t chunk,
+                uint64_t seed, HistRange hist = {}) {
+  SCOPED_TRACE(std::string(dtype_name(ta)) + " vs " + std::string(dtype_name(tb)) +
+               ", n=" + std::to_string(n));
+  const MemTensor a = wdtest::random_tensor(ta, n, seed);
+  const MemTensor b = wdtest::random_tensor(tb, n, seed + 1, &a);
+  const auto tasks = wdtest::chunk_tasks(a, b, chunk);
+  const auto cpu = wdtest::cpu_stats(tasks, hist);
+  const auto got = run(gpu, tasks, hist);
+  const auto again = run(gpu, tasks, hist);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    SCOPED_TRACE("task " + std::to_string(i));
+    wdtest::expect_matches_cpu(got[i], cpu[i], a, b, tasks[i], hist);
+    wdtest::expect_same_bits(got[i], again[i]);  // run to run: the same bits
+  }
+}
+
+TEST(CudaParity, EveryDtypePair) {
+  CUDA_OR_SKIP(gpu, "");
+  uint64_t seed = 300;
+  for (DType ta : kAll)
+    for (DType tb : kAll) check_pair(*gpu, ta, tb, 12011, 8195, seed += 2);
+}
+
+TEST(CudaParity, SizesAroundBoundariesAndHistogramRanges) {
+  CUDA_OR_SKIP(gpu, "");
+  uint64_t seed = 7000;
+  for (uint64_t n : {1, 7, 8, 9, 2047, 2048, 2049, 8191, 8192, 8193, (1 << 20) + 3})
+    for (auto [ta, tb] : {std::pair{DType::bf16, DType::f32}, std::pair{DType::f64, DType::f8e5m2},
+                          std::pair{DType::u4, DType::i8}})
+      check_pair(*gpu, ta, tb, n, 1 << 20, seed += 2);
+  check_pair(*gpu, DType::f32, DType::bf16, 50000, 1 << 20, 77, HistRange{-3, 2});
+  check_pair(*gpu, DType::f64, DType::f32, 50000, 1 << 20, 79, HistRange{-1021, 1023});
+}
+
+// Many small tensors in one batch (one launch), then the same batch through
+// 1 MiB staging slots (many launches) and through two pipelines on one
+// device: every task's result is the same bits.
+TEST(CudaParity, SmallTensorsPacksAndPipelinesGiveTheSameBits) {
+  CUDA_OR_SKIP(one, "0");
+  CUDA_OR_SKIP(two, "0,0");
+  ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "1", 1);
+  std::string why;
+  auto small_slots = cuda_backend("0", &why);
+  ::unsetenv("WEIGHTDIFF_CUDA_STAGING_MB");
+  ASSERT_TRUE(small_slots) << why;
+  std::vector<MemTensor> as, bs;
+  for (int i = 0; i < 600; ++i)
+    as.push_back(wdtest::random_tensor(kAll[i % 19], 1 + 37 * static_cast<uint64_t>(i % 50), 10000 + i));
+  for (int i = 0; i < 600; ++i)
+    bs.push_back(wdtest::random_tensor(kAll[(i * 7) % 19], as[i].ref.numel, 20000 + i, &as[i]));
+  as.push_back(wdtest::random_tensor(DType::f32, 3 << 20, 5));  // a few large chunks too
+  bs.push_back(wdtest::random_tensor(DType::bf16, 3 << 20, 6, &as.back()));
+  std::vector<backend::ChunkTask> tasks;
+  std::vector<size_t> pair_of;
+  for (size_t i = 0; i < as.size(); ++i)
+    for (const auto& t : wdtest::chunk_tasks(as[i], bs[i], 1 << 20)) {
+      tasks.push_back(t);
+      pair_of.push_back(i);
+    }
+  const HistRange hist;
+  const auto cpu = wdtest::cpu_stats(tasks, hist);
+  const auto x = run(*one, tasks, hist), y = run(*two, tasks, hist), z = run(*small_slots, tasks, hist);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    SCOPED_TRACE("task " + std::to_string(i));
+    wdtest::expect_matches_cpu(x[i], cpu[i], as[pair_of[i]], bs[pair_of[i]], tasks[i], hist);
+    wdtest::expect_same_bits(x[i], y[i]);
+    wdtest::expect_same_bits(x[i], z[i]);
+  }
+}
+
+TEST(CudaParity, IndicesPast2To31And2To32) {
+  CUDA_OR_SKIP(gpu, "");
+  wdtest::TempDir dir;
+  const uint64_t size = (uint64_t{1} << 32) + (1 << 16);
+  const uint64_t planted = (uint64_t{1} << 32) + 777;
+  std::mt19937_64 rng(31);
+  std::vector<std::shared_ptr<const MappedFile>> files;
+  for (int side = 0; side < 2; ++side) {
+    const std::string p = (dir / ("s" + std::to_string(side))).string();
+    const int fd = ::open(p.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+    for (uint64_t at : {(uint64_t{1} << 31) - 4096, (uint64_t{1} << 32) - 4096}) {
+      std::vector<uint8_t> bytes(12288);
+      for (auto& v : bytes) v = static_cast<uint8_t>(rng() % 200);
+      ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(at)), 12288);
+    }
+    const uint8_t big = side == 0 ? 0 : 255;
+    ASSERT_EQ(::pwrite(fd, &big, 1, static_cast<off_t>(planted)), 1);
+    ::close(fd);
+    files.push_back(MappedFile::open(p, p));
+  }
+  TensorRef ta, tb;
+  for (auto [t, f] : {std::pair{&ta, files[0]}, std::pair{&tb, files[1]}}) {
+    t->name = "big";
+    t->dtype = DType::u8;
+    t->shape = {size};
+    t->numel = size;
+    t->nbytes = size;
+    t->file = f;
+  }
+  const std::vector<backend::ChunkTask> tasks = {{&ta, &tb, (uint64_t{1} << 31) - 3000, 9001, 0, 0},
+                                                 {&ta, &tb, (uint64_t{1} << 32) - 2999, 9001, 0, 0}};
+  const HistRange hist;
+  const auto cpu = wdtest::cpu_stats(tasks, hist);
+  const auto got = run(*gpu, tasks, hist);
+  EXPECT_EQ(got[1].max_abs_index, planted);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    EXPECT_EQ(got[i].max_abs_index, cpu[i].max_abs_index);
+    EXPECT_EQ(got[i].max_abs, cpu[i].max_abs);
+    EXPECT_EQ(got[i].equal, cpu[i].equal);
+    EXPECT_EQ(got[i].hist_abs_diff.counts, cpu[i].hist_abs_diff.counts);
+    EXPECT_EQ(got[i].hist_a.pos, cpu[i].hist_a.pos);
+    EXPECT_NEAR(got[i].dot, cpu[i].dot, 1e-9 * cpu[i].dot);
+  }
+}
+
+// Selection: without a usable device, --backend cuda is Error(backend) and
+// auto falls back to the CPU with a notice; with one, auto picks CUDA.
+TEST(CudaSelection, AutoAndExplicit) {
+  std::string notice;
+  auto b = backend::make_backend("auto", 2, "", &notice);
+  std::string why;
+  auto gpu = cuda_backend("", &why);
+  if (gpu) {
+    EXPECT_EQ(b->name(), "cuda");
+    EXPECT_TRUE(notice.empty());
+  } else {
+    EXPECT_EQ(b->name(), "cpu");
+    EXPECT_FALSE(notice.empty());
+    EXPECT_NE(why.find("cuda"), std::string::npos) << why;
+  }
+  EXPECT_EQ(backend::compiled_backends().find("cuda") != std::string::npos,
+#ifdef WEIGHTDIFF_WITH_CUDA
+            true
+#else
+            false
+#endif
+  );
+}
+
+}  // namespace
+}  // namespace weightdiff

@@ -1,0 +1,143 @@
+// Host-side planning of the CUDA backend (no GPU needed): how batches are
+// packed into staging slots, device lists, multi-pipeline splits, config.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "backend/cuda/launch_plan.hpp"
+#include "cuda_compare.hpp"
+#include "weightdiff/error.hpp"
+
+namespace weightdiff::cuda {
+namespace {
+
+using wdtest::MemTensor;
+
+TEST(CudaPlan, GroupsCoverTheBatchInOrderWithinTheSlotBound) {
+  std::vector<MemTensor> as, bs;
+  const DType kinds[] = {DType::f64, DType::bf16, DType::u4};
+  for (int i = 0; i < 30; ++i)
+    as.push_back(wdtest::random_tensor(kinds[i % 3], 1 + 5000 * static_cast<uint64_t>(i % 5), 40 + i));
+  for (int i = 0; i < 30; ++i)
+    bs.push_back(wdtest::random_tensor(kinds[(i + 1) % 3], as[i].ref.numel, 80 + i, &as[i]));
+  std::vector<backend::ChunkTask> tasks;
+  for (int i = 0; i < 30; ++i)
+    for (const auto& t : wdtest::chunk_tasks(as[i], bs[i], 7001)) tasks.push_back(t);
+  const StagingLimits limits{96 << 10, 6};
+  const auto groups = plan_launches(tasks, limits);
+  ASSERT_GT(groups.size(), 3u);
+  size_t next = 0;
+  for (const LaunchGroup& g : groups) {
+    EXPECT_EQ(g.first_task, next);
+    ASSERT_FALSE(g.tasks.empty());
+    EXPECT_LE(g.bytes, limits.slot_bytes);
+    EXPECT_LE(g.tile_table.size(), limits.max_tiles);
+    EXPECT_GE(g.tile_table_offset, g.tasks.size() * sizeof(TaskDesc));
+    EXPECT_EQ(g.tile_table_offset % kSlotAlign, 0u);
+    EXPECT_EQ(g.copies.size(), 2 * g.tasks.size());
+    uint64_t end_of_meta = g.tile_table_offset + g.tile_table.size() * sizeof(TileDesc), last = 0;
+    uint32_t tile = 0;
+    for (size_t k = 0; k < g.tasks.size(); ++k) {
+      const TaskDesc& d = g.tasks[k];
+      const backend::ChunkTask& t = tasks[next + k];
+      EXPECT_EQ(d.first, t.first);
+      EXPECT_EQ(d.count, t.count);
+      EXPECT_EQ(d.first_tile, tile);
+      EXPECT_EQ(d.tiles, (t.count + kTileElems - 1) / kTileElems);
+      for (uint32_t i = 0; i < d.tiles; ++i) {
+        EXPECT_EQ(g.tile_table[tile + i].task, k);
+        EXPECT_EQ(g.tile_table[tile + i].tile, i);
+      }
+      tile += d.tiles;
+      EXPECT_EQ(d.off_a % kSlotAlign, 0u);
+      EXPECT_EQ(d.off_b % kSlotAlign, 0u);
+      EXPECT_GE(d.off_a, end_of_meta);
+      EXPECT_GE(d.off_a, last);
+      EXPECT_GE(d.off_b, d.off_a + g.copies[2 * k].bytes);
+      last = d.off_b + g.copies[2 * k + 1].bytes;
+      EXPECT_LE(last, g.bytes);
+      const backend::ByteRange ra = backend::chunk_bytes(*t.a, t.first, t.count);
+      EXPECT_EQ(g.copies[2 * k].src_begin, ra.begin);
+      EXPECT_EQ(g.copies[2 * k].bytes, ra.end - ra.begin);
+      EXPECT_EQ(g.copies[2 * k].dst, d.off_a);
+      EXPECT_EQ(d.phase_a, t.a->dtype == DType::u4 ? t.first % 2 : 0);
+      EXPECT_EQ(d.dtype_b, static_cast<uint8_t>(t.b->dtype));
+    }
+    EXPECT_EQ(tile, g.tile_table.size());
+    next += g.tasks.size();
+  }
+  EXPECT_EQ(next, tasks.size());
+}
+
+TEST(CudaPlan, ATaskLargerThanASlotIsABackendError) {
+  const MemTensor a = wdtest::random_tensor(DType::f64, 20000, 1);
+  const auto tasks = wdtest::chunk_tasks(a, a, 20000);
+  try {
+    plan_launches(tasks, {64 << 10, 1 << 16});
+    FAIL() << "expected Error(backend)";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::backend);
+  }
+  EXPECT_EQ(plan_launches(tasks, {1 << 20, 1 << 16}).size(), 1u);
+}
+
+// 64-bit first indices: offsets come from chunk_bytes, nothing truncates.
+TEST(CudaPlan, FirstIndicesPast2To32AreKept) {
+  TensorRef t;
+  t.name = "huge";
+  t.dtype = DType::bf16;
+  t.numel = uint64_t{3} << 32;
+  t.shape = {t.numel};
+  t.nbytes = t.numel * 2;
+  const uint64_t first = (uint64_t{5} << 31) + 3;
+  const std::vector<backend::ChunkTask> tasks = {{&t, &t, first, 1 << 20, 0, 0}};
+  const auto groups = plan_launches(tasks, {});
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].tasks[0].first, first);
+  EXPECT_EQ(groups[0].copies[0].src_begin, first * 2);
+  EXPECT_EQ(groups[0].tasks[0].tiles, (1u << 20) / kTileElems);
+}
+
+TEST(CudaPlan, DeviceLists) {
+  EXPECT_EQ(parse_device_list(""), std::vector<int>{});
+  EXPECT_EQ(parse_device_list("0"), std::vector<int>{0});
+  EXPECT_EQ(parse_device_list("0,1,0"), (std::vector<int>{0, 1, 0}));
+  for (const char* bad : {",", "0,", "a", "-1", "0,,1", " 0", "1.5", "99999"}) {
+    try {
+      parse_device_list(bad);
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::usage) << bad;
+    }
+  }
+}
+
+TEST(CudaPlan, SplitByBytesGivesConsecutiveBalancedRanges) {
+  const std::vector<uint64_t> bytes = {10, 10, 10, 10, 10, 10, 10, 10};
+  EXPECT_EQ(split_by_bytes(bytes, 2), (std::vector<size_t>{0, 4, 8}));
+  EXPECT_EQ(split_by_bytes(bytes, 1), (std::vector<size_t>{0, 8}));
+  const std::vector<uint64_t> skewed = {100, 1, 1, 1, 1, 100};
+  EXPECT_EQ(split_by_bytes(skewed, 2), (std::vector<size_t>{0, 3, 6}));
+  const auto many = split_by_bytes(std::vector<uint64_t>{5, 5}, 4);
+  ASSERT_EQ(many.size(), 5u);
+  for (size_t i = 1; i < many.size(); ++i) EXPECT_GE(many[i], many[i - 1]);
+  EXPECT_EQ(many.back(), 2u);
+}
+
+TEST(CudaPlan, ConfigFromTheEnvironment) {
+  ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "8", 1);
+  ::setenv("WEIGHTDIFF_CUDA_STAGING_SLOTS", "4", 1);
+  const CudaConfig c = cuda_config("0,0");
+  EXPECT_EQ(c.staging.slot_bytes, uint64_t{8} << 20);
+  EXPECT_EQ(c.slots, 4u);
+  EXPECT_EQ(c.devices, (std::vector<int>{0, 0}));
+  EXPECT_FALSE(c.copy_only);
+  ::setenv("WEIGHTDIFF_CUDA_STAGING_SLOTS", "1", 1);  // a ring needs two
+  EXPECT_THROW(cuda_config(""), Error);
+  ::unsetenv("WEIGHTDIFF_CUDA_STAGING_MB");
+  ::unsetenv("WEIGHTDIFF_CUDA_STAGING_SLOTS");
+  EXPECT_EQ(cuda_config("").staging.slot_bytes, uint64_t{32} << 20);
+}
+
+}  // namespace
+}  // namespace weightdiff::cuda
