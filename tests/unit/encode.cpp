@@ -139,7 +139,8 @@ std::vector<uint8_t> encode_values(DType t, const std::vector<double>& values) {
   if (t == DType::i4 || t == DType::u4) {
     out.assign((values.size() + 1) / 2, 0);
     for (size_t i = 0; i < values.size(); ++i) {
-      const double r = std::nearbyint(values[i]);
+      double r = std::nearbyint(values[i]);
+      if (std::isnan(r)) r = 0;  // as to_int: an integer type has no NaN (and the cast would be UB)
       const int v = t == DType::i4 ? static_cast<int>(std::clamp(r, -8.0, 7.0))
                                    : static_cast<int>(std::clamp(r, 0.0, 15.0));
       out[i / 2] |= static_cast<uint8_t>((v & 0xF) << (4 * (i % 2)));
