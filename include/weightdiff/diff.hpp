@@ -86,6 +86,7 @@ struct DiffResult {
   Summary summary;
   std::vector<MetadataDiff> metadata_diffs;  // sorted by key, byte-wise
   std::string backend;
+  std::vector<std::string> devices;  // what the backend computed on ("cuda:0", ...); empty for the CPU
   unsigned threads = 0;
   std::vector<std::string> notices;  // one-line notes for stderr (backend fallback, hints, ...)
 };

@@ -61,6 +61,7 @@ struct InspectResult {
   std::vector<InspectTensor> tensors;  // sorted by name, byte-wise
   InspectSummary summary;
   std::string backend;
+  std::vector<std::string> devices;  // as DiffResult::devices
   unsigned threads = 0;
   std::vector<std::string> notices;  // one-line notes for stderr (backend fallback, ...)
 };

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "weightdiff/stats.hpp"
 #include "weightdiff/tensor.hpp"
@@ -37,6 +38,8 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual unsigned threads() const = 0;
+  // The devices it computes on, as reported in JSON ("cuda:0", ...); none for the CPU.
+  virtual std::vector<std::string> devices() const { return {}; }
   // out[i] receives the PairStats of tasks[i] (flat indices of its tensor).
   // The backend may drop the tasks' pages from memory once it has read them.
   virtual void reduce(std::span<const ChunkTask> tasks, const HistRange& hist,

@@ -201,6 +201,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   const auto entries = match::match_tensors(a, b, opt);
   DiffResult result;
   result.backend = backend->name();
+  result.devices = backend->devices();
   result.threads = backend->threads();
   if (!notice.empty()) result.notices.push_back(notice);
   result.metadata_diffs = metadata_diffs(a, b);

@@ -98,6 +98,7 @@ InspectResult inspect_model(const Model& model, const InspectOptions& opt) {
 
   InspectResult r;
   r.backend = diff.backend;
+  r.devices = diff.devices;
   r.threads = diff.threads;
   r.notices = diff.notices;
   r.tensors.reserve(diff.tensors.size());

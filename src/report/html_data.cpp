@@ -75,6 +75,7 @@ Json header_json(const ReportContext& ctx) {
   head.summary = ctx.result->summary;
   head.metadata_diffs = ctx.result->metadata_diffs;
   head.backend = ctx.result->backend;
+  head.devices = ctx.result->devices;
   head.threads = ctx.result->threads;
   ReportContext head_ctx = ctx;
   head_ctx.result = &head;

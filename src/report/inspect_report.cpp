@@ -127,7 +127,7 @@ void write_inspect_json(std::ostream& out, const InspectReportContext& ctx) {
   j["version"] = kVersion;
   j["command"] = "inspect";  // an extra field: tells this report from a diff's
   j["a"] = model_json(*ctx.model);
-  j["backend"] = Json{{"name", r.backend}, {"devices", Json::array()}, {"threads", r.threads}};
+  j["backend"] = Json{{"name", r.backend}, {"devices", r.devices}, {"threads", r.threads}};
   j["options"] = Json{{"include", o.include}, {"exclude", o.exclude},
                       {"hist_range", {o.hist.lo, o.hist.hi}}};
   j["summary"] = summary_json(r.summary);

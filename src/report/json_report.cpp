@@ -68,7 +68,7 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
   j["version"] = kVersion;
   j["a"] = model_json(*ctx.a);
   j["b"] = model_json(*ctx.b);
-  j["backend"] = Json{{"name", r.backend}, {"devices", Json::array()}, {"threads", r.threads}};
+  j["backend"] = Json{{"name", r.backend}, {"devices", r.devices}, {"threads", r.threads}};
   Json map = Json::array();
   for (const auto& m : o.map) map.push_back(m.pattern + "=" + m.replacement);
   j["options"] = Json{{"atol", optional_number(o.atol)},

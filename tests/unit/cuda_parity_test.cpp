@@ -119,6 +119,12 @@ TEST(CudaParity, SmallTensorsPacksAndPipelinesGiveTheSameBits) {
   }
 }
 
+TEST(CudaParity, DevicesAreReportedOnePerPipeline) {
+  CUDA_OR_SKIP(two, "0,0");
+  EXPECT_EQ(two->devices(), (std::vector<std::string>{"cuda:0", "cuda:0"}));
+  EXPECT_TRUE(backend::make_cpu_backend(1)->devices().empty());
+}
+
 TEST(CudaParity, IndicesPast2To31And2To32) {
   CUDA_OR_SKIP(gpu, "");
   wdtest::TempDir dir;

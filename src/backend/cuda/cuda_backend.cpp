@@ -59,6 +59,7 @@ class Pipeline {
     }
   }
   ~Pipeline() { release(); }
+  int device() const { return device_; }
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
@@ -242,6 +243,11 @@ class CudaBackend final : public backend::Backend {
 
   std::string name() const override { return "cuda"; }
   unsigned threads() const override { return threads_; }
+  std::vector<std::string> devices() const override {
+    std::vector<std::string> out;
+    for (const auto& p : pipes_) out.push_back("cuda:" + std::to_string(p->device()));
+    return out;
+  }
 
   void reduce(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
               std::span<PairStats> out) override {
