@@ -24,7 +24,9 @@ PKG=${1:-build-cuda/device_check}
 OUT=${OUT:-/tmp/device_check_out}
 WORK=${WORK:-/tmp/wd_device_check}
 mkdir -p "$OUT" "$WORK"
-export LD_LIBRARY_PATH="$PKG/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Our carried libraries (Debian 12's libstdc++, protobuf, ...) for our
+# binaries only: exported globally they would be loaded by torch and numpy.
+wd() { timeout "${WD_TIMEOUT:-240}" env LD_LIBRARY_PATH="$PKG/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 export PYTHONUNBUFFERED=1
 BIN="$PKG/bin"
 now() { date +%s.%N; }
@@ -34,17 +36,21 @@ row() { printf '%-34s %s\n' "$1" "$2" >> "$OUT/table.txt"; }
 nvidia-smi --query-gpu=name,driver_version,pcie.link.gen.current,pcie.link.width.current \
   --format=csv > "$OUT/gpu.txt" 2>&1
 row "gpu" "$(tail -1 "$OUT/gpu.txt")"
-"$BIN/weightdiff" --version > "$OUT/version.txt" 2>&1
+wd "$BIN/weightdiff" --version > "$OUT/version.txt" 2>&1
 row "version" "$(head -1 "$OUT/version.txt")"
+if ! grep -q cuda "$OUT/version.txt"; then  # a missing library or a build without CUDA: stop now
+  env LD_LIBRARY_PATH="$PKG/lib" ldd "$BIN/weightdiff" >> "$OUT/version.txt" 2>&1
+  echo "---- weightdiff device check ($OUT): the binary does not run here ----"; cat "$OUT/version.txt"; exit 1
+fi
 
 # 1. tests
-timeout 150 "$BIN/weightdiff_tests" --gtest_filter='Cuda*' > "$OUT/tests.txt" 2>&1
+WD_TIMEOUT=150 wd "$BIN/weightdiff_tests" --gtest_filter='Cuda*' > "$OUT/tests.txt" 2>&1
 rc=$?
 row "cuda tests (rc=$rc)" "$(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$OUT/tests.txt" | tr '\n' ' ')"
 
 # 2. inputs
-python3 bench/gen_pair.py "$WORK/big" --size 2GiB --dtype bf16 --mix llm --seed 1 > "$OUT/gen_big.txt" 2>&1
-python3 bench/gen_pair.py "$WORK/many" --size 409600000 --dtype f32 --mix uniform:100000 --seed 2 \
+timeout 200 python3 bench/gen_pair.py "$WORK/big" --size 2GiB --dtype bf16 --mix llm --seed 1 > "$OUT/gen_big.txt" 2>&1
+timeout 200 python3 bench/gen_pair.py "$WORK/many" --size 409600000 --dtype f32 --mix uniform:100000 --seed 2 \
   > "$OUT/gen_many.txt" 2>&1
 A="$WORK/big/A.safetensors"; B="$WORK/big/B.safetensors"
 BYTES=$(( $(stat -c %s "$A") + $(stat -c %s "$B") ))
@@ -52,7 +58,7 @@ cat "$A" "$B" "$WORK"/many/*.safetensors > /dev/null
 gbps() { python3 -c "print(f'{$BYTES / $1 / 1e9:.2f}')"; }
 
 # 3. floors
-timeout 120 "$BIN/weightdiff_cuda_floors" --mib-per-side 2048 --dtype bf16 > "$OUT/floors.jsonl" 2> "$OUT/floors.err"
+WD_TIMEOUT=120 wd "$BIN/weightdiff_cuda_floors" --mib-per-side 2048 --dtype bf16 > "$OUT/floors.jsonl" 2> "$OUT/floors.err"
 field() { python3 -c "import json,sys
 for l in open('$OUT/floors.jsonl'):
     r = json.loads(l)
@@ -66,15 +72,15 @@ best() {  # best wall seconds of $1 runs of the rest
     local t0; t0=$(now); "$@" > /dev/null 2>> "$OUT/runs.err"; local t1; t1=$(now)
     local s; s=$(secs "$t0" "$t1"); if [ -z "$b" ] || python3 -c "exit(0 if $s < $b else 1)"; then b=$s; fi
   done; echo "$b"; }
-S_COPY=$(WEIGHTDIFF_CUDA_BENCH_COPY_ONLY=1 best 3 "$BIN/weightdiff" "$A" "$B" --backend cuda -q)
+S_COPY=$(WEIGHTDIFF_CUDA_BENCH_COPY_ONLY=1 best 3 wd "$BIN/weightdiff" "$A" "$B" --backend cuda -q)
 row "staging floor (no kernels) s, GB/s" "$S_COPY, $(gbps "$S_COPY")"
 
 # 4. end to end
-S_E2E=$(best 3 "$BIN/weightdiff" "$A" "$B" --backend cuda -q)
+S_E2E=$(best 3 wd "$BIN/weightdiff" "$A" "$B" --backend cuda -q)
 row "weightdiff cuda s, GB/s" "$S_E2E, $(gbps "$S_E2E") ($(python3 -c "print(f'{100*$S_COPY/$S_E2E:.0f}')")% of staging floor)"
-"$BIN/weightdiff" "$A" "$B" --backend cuda -q --json "$OUT/cuda.json" 2>> "$OUT/runs.err"
-"$BIN/weightdiff" "$A" "$B" --backend cuda --devices 0,0 -q --json "$OUT/cuda00.json" 2>> "$OUT/runs.err"
-T0=$(now); "$BIN/weightdiff" "$A" "$B" --backend cpu -q --json "$OUT/cpu.json" 2>> "$OUT/runs.err"; T1=$(now)
+wd "$BIN/weightdiff" "$A" "$B" --backend cuda -q --json "$OUT/cuda.json" 2>> "$OUT/runs.err"
+wd "$BIN/weightdiff" "$A" "$B" --backend cuda --devices 0,0 -q --json "$OUT/cuda00.json" 2>> "$OUT/runs.err"
+T0=$(now); wd "$BIN/weightdiff" "$A" "$B" --backend cpu -q --json "$OUT/cpu.json" 2>> "$OUT/runs.err"; T1=$(now)
 row "weightdiff cpu s" "$(secs "$T0" "$T1")"
 python3 - "$OUT/cpu.json" "$OUT/cuda.json" "$OUT/cuda00.json" > "$OUT/compare.txt" 2>&1 <<'PY'
 import json, math, sys
@@ -87,7 +93,7 @@ for c, g, h in zip(cpu["tensors"], gpu["tensors"], g00["tensors"]):
     if {k: v for k, v in g.items()} != {k: v for k, v in h.items()}:
         bad += 1; print("devices 0 vs 0,0 differ:", g["name"])
     for k in exact:
-        if c.get(k) != g.get(k):
+        if repr(c.get(k)) != repr(g.get(k)):  # repr: -0.0 and 0.0 differ, NaN equals NaN
             bad += 1; print("exact field differs:", c["name"], k, c.get(k), g.get(k))
     for k in ["dot", "sum_sq_a", "sum_sq_b", "sum_sq_diff", "mean_abs", "rmse", "mean_a", "std_a"]:
         x, y = c.get(k), g.get(k)
@@ -98,14 +104,14 @@ PY
 row "cpu vs cuda vs cuda 0,0 reports" "$(tail -1 "$OUT/compare.txt")"
 
 # 5. PyTorch baseline
-python3 bench/torch_baseline.py "$A" "$B" > "$OUT/torch.json" 2> "$OUT/torch.err"
+timeout 200 python3 bench/torch_baseline.py "$A" "$B" > "$OUT/torch.json" 2> "$OUT/torch.err"
 S_TORCH=$(python3 -c "import json; print(f\"{json.load(open('$OUT/torch.json'))['seconds']:.3f}\")" 2>/dev/null || echo nan)
 row "pytorch baseline s, GB/s" "$S_TORCH, $(gbps "$S_TORCH" 2>/dev/null) (weightdiff $(python3 -c "print(f'{$S_TORCH/$S_E2E:.1f}')" 2>/dev/null)x faster)"
 
 # 6. many small tensors
-S_MANY=$(best 3 "$BIN/weightdiff" "$WORK/many/A.safetensors" "$WORK/many/B.safetensors" --backend cuda -q)
+S_MANY=$(best 3 wd "$BIN/weightdiff" "$WORK/many/A.safetensors" "$WORK/many/B.safetensors" --backend cuda -q)
 row "100k x 1k f32, -q, wall s" "$S_MANY"
-S_MANY_CPU=$(best 1 "$BIN/weightdiff" "$WORK/many/A.safetensors" "$WORK/many/B.safetensors" --backend cpu -q)
+S_MANY_CPU=$(best 1 wd "$BIN/weightdiff" "$WORK/many/A.safetensors" "$WORK/many/B.safetensors" --backend cpu -q)
 row "  same, --backend cpu, wall s" "$S_MANY_CPU"
 
 echo "---- weightdiff device check ($OUT) ----"

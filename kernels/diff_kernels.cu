@@ -89,7 +89,7 @@ __global__ void read_only_kernel(const uint4* d, uint64_t n, unsigned long long*
 }  // namespace
 
 int launch_diff(const LaunchArgs& args, void* stream) {
-  if (args.n_tasks == 0) return cudaSuccess;
+  if (args.n_tasks == 0 || args.n_tiles == 0) return cudaSuccess;  // never a 0-block grid
   const auto s = static_cast<cudaStream_t>(stream);
   const size_t shared = static_cast<size_t>(hist_copies(args.hist.total())) * args.hist.total() * 4;
   tile_kernel<<<args.n_tiles, kThreads, shared, s>>>(args);

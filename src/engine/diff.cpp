@@ -263,6 +263,11 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   for (const size_t ti : tensor_of_pair) {
     TensorDiff& d = result.tensors[ti];
     d.stats->numel = entries[ti].a->numel;  // also right for empty tensors (no chunk)
+    // +0 and -0 compare equal, so which one a min or max keeps depends on
+    // the combine order (SIMD lanes, GPU reduction trees): report +0 always,
+    // so every backend prints the same bits (SPEC §2: min/max identical).
+    for (double* v : {&d.stats->min_a, &d.stats->max_a, &d.stats->min_b, &d.stats->max_b})
+      if (*v == 0) *v = 0.0;
     d.status = status_of(*d.stats);
   }
   result.summary.bytes_read = progress.bytes_total;

@@ -84,12 +84,12 @@ TEST(CudaParity, SizesAroundBoundariesAndHistogramRanges) {
 }
 
 // Many small tensors in one batch (one launch), then the same batch through
-// 1 MiB staging slots (many launches) and through two pipelines on one
-// device: every task's result is the same bits.
+// the smallest staging slots (17 MiB: other launch groups) and through two
+// pipelines on one device: every task's result is the same bits.
 TEST(CudaParity, SmallTensorsPacksAndPipelinesGiveTheSameBits) {
   CUDA_OR_SKIP(one, "0");
   CUDA_OR_SKIP(two, "0,0");
-  ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "1", 1);
+  ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "17", 1);
   std::string why;
   auto small_slots = cuda_backend("0", &why);
   ::unsetenv("WEIGHTDIFF_CUDA_STAGING_MB");
@@ -99,8 +99,10 @@ TEST(CudaParity, SmallTensorsPacksAndPipelinesGiveTheSameBits) {
     as.push_back(wdtest::random_tensor(kAll[i % 19], 1 + 37 * static_cast<uint64_t>(i % 50), 10000 + i));
   for (int i = 0; i < 600; ++i)
     bs.push_back(wdtest::random_tensor(kAll[(i * 7) % 19], as[i].ref.numel, 20000 + i, &as[i]));
-  as.push_back(wdtest::random_tensor(DType::f32, 3 << 20, 5));  // a few large chunks too
-  bs.push_back(wdtest::random_tensor(DType::bf16, 3 << 20, 6, &as.back()));
+  for (int k = 0; k < 4; ++k) {  // large chunks too: 4 x 3 f64 chunks overflow one 17 MiB slot
+    as.push_back(wdtest::random_tensor(DType::f64, 3 << 20, 5 + 2 * k));
+    bs.push_back(wdtest::random_tensor(DType::f64, 3 << 20, 6 + 2 * k, &as.back()));
+  }
   std::vector<backend::ChunkTask> tasks;
   std::vector<size_t> pair_of;
   for (size_t i = 0; i < as.size(); ++i)

@@ -96,6 +96,20 @@ TEST_F(EdgeTest, SignedZerosAreEqual) {
   EXPECT_EQ(weightdiff::derive_metrics(*t.stats).snr_db, kInf);
 }
 
+// A min or max that is a zero is reported as +0 whatever the order in which
+// -0 and +0 met (lanes, threads, GPU trees): the same bits on every backend.
+TEST_F(EdgeTest, ZeroMinAndMaxAreReportedAsPlusZero) {
+  std::vector<double> a(3000, -0.0), b(3000, 0.0);
+  for (size_t i = 0; i < a.size(); i += 7) a[i] = 0.0;
+  for (size_t i = 0; i < b.size(); i += 5) b[i] = -0.0;
+  const DiffRun r = diff_one({DType::f32, a}, {DType::f32, b}, {a.size()});
+  const auto& s = *r.tensor("t").stats;
+  for (const double v : {s.min_a, s.max_a, s.min_b, s.max_b}) {
+    EXPECT_EQ(v, 0.0);
+    EXPECT_FALSE(std::signbit(v));
+  }
+}
+
 TEST_F(EdgeTest, MaxRelSkipsZerosOfA) {
   const DiffRun r = diff_one({DType::f32, {0, 2, 0}}, {DType::f32, {5, 3, 0}}, {3});
   const auto m = weightdiff::derive_metrics(*r.tensor("t").stats);

@@ -266,7 +266,12 @@ class CudaBackend final : public backend::Backend {
       }
     };
     std::vector<std::thread> workers;
-    for (size_t p = 1; p < pipes_.size(); ++p) workers.emplace_back(run, p);
+    try {
+      for (size_t p = 1; p < pipes_.size(); ++p) workers.emplace_back(run, p);
+    } catch (...) {  // a joinable std::thread must never be destroyed
+      for (auto& w : workers) w.join();
+      throw;
+    }
     run(0);
     for (auto& w : workers) w.join();
     for (auto& e : errors)

@@ -182,7 +182,9 @@ uint64_t env_number(const char* name, uint64_t fallback, uint64_t lo, uint64_t h
 CudaConfig cuda_config(const std::string& devices) {
   CudaConfig c;
   c.devices = parse_device_list(devices);
-  c.staging.slot_bytes = env_number("WEIGHTDIFF_CUDA_STAGING_MB", 32, 1, 4096) << 20;
+  // At least 17 MiB: one engine chunk (1 Mi elements) of an f64 pair is
+  // 16 MiB plus alignment, and a task never spans launches.
+  c.staging.slot_bytes = env_number("WEIGHTDIFF_CUDA_STAGING_MB", 32, 17, 4096) << 20;
   c.slots = static_cast<unsigned>(env_number("WEIGHTDIFF_CUDA_STAGING_SLOTS", 3, 2, 64));
   c.copy_only = env_number("WEIGHTDIFF_CUDA_BENCH_COPY_ONLY", 0, 0, 1) == 1;
   return c;
