@@ -12,7 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "report/number_text.hpp"
+#include "report/csv_text.hpp"
 #include "weightdiff/report.hpp"
 
 namespace weightdiff {
@@ -26,43 +26,6 @@ std::vector<std::string> columns() {
   std::vector<std::string> names;
   for (const auto& f : tensor_fields(t)) names.emplace_back(f.name);
   return names;
-}
-
-std::string join(const std::vector<uint64_t>& v, char sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out += sep;
-    out += std::to_string(v[i]);
-  }
-  return out;
-}
-
-std::string cell(const Field& f) {
-  return std::visit(
-      [&](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return {};
-        else if constexpr (std::is_same_v<T, uint64_t>) return std::to_string(x);
-        else if constexpr (std::is_same_v<T, double>) return report::number_text(x);
-        else if constexpr (std::is_same_v<T, std::string>) return x;
-        else return join(x, std::string_view(f.name).starts_with("shape_") ? 'x' : ';');
-      },
-      f.value);
-}
-
-// RFC 4180: a field holding a comma, a quote or a line break is quoted, its
-// quotes doubled.
-void write_cell(std::ostream& out, std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out << text;
-    return;
-  }
-  out << '"';
-  for (const char c : text) {
-    if (c == '"') out << '"';
-    out << c;
-  }
-  out << '"';
 }
 
 }  // namespace
@@ -80,14 +43,14 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
   for (const auto& t : ctx.result->tensors) {
     for (auto& c : cells) c.clear();
     for (const auto& f : tensor_fields(t))
-      if (const auto it = column_of.find(f.name); it != column_of.end()) cells[it->second] = cell(f);
+      if (const auto it = column_of.find(f.name); it != column_of.end()) cells[it->second] = report::csv_text(f);
     for (const auto& c : cells) {
-      write_cell(out, c);
+      report::write_csv_cell(out, c);
       out << ',';
     }
     std::string failed;
     for (const auto& g : t.failed) failed += (failed.empty() ? "" : ";") + g;
-    write_cell(out, failed);
+    report::write_csv_cell(out, failed);
     out << "\r\n";
   }
 }

@@ -1,35 +1,16 @@
 // The HTML report's embedded data (see html_data.hpp).
 #include "report/html_data.hpp"
 
-#include <cmath>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
+
+#include "report/json_values.hpp"
 
 namespace weightdiff::html {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-// Paths and names need not be UTF-8; replace what is not rather than fail.
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-Json number(double v) {  // SPEC §5: non-finite numbers are strings
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  return v;
-}
-
-Json value(const FieldValue& v) {
-  return std::visit(
-      [](const auto& x) -> Json {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return nullptr;
-        else if constexpr (std::is_same_v<T, double>) return number(x);
-        else return x;
-      },
-      v);
-}
+using report::Json;
+using report::json_dump;
 
 // [first, last) of the nonzero entries of all `arrays` together; {0, 0} if none.
 template <typename... Arrays>
@@ -136,8 +117,8 @@ void write_report_data(std::ostream& out, const ReportContext& ctx) {
   const size_t n_fields = columns.size();
   for (const char* extra : {"failed", "hist_abs_diff", "hist_a", "hist_b"}) columns.emplace_back(extra);
 
-  out << "{\"header\":" << escape_script_json(dump(header_json(ctx)))
-      << ",\n\"columns\":" << escape_script_json(dump(Json(columns))) << ",\n\"rows\":[";
+  out << "{\"header\":" << escape_script_json(json_dump(header_json(ctx)))
+      << ",\n\"columns\":" << escape_script_json(json_dump(Json(columns))) << ",\n\"rows\":[";
   // One row at a time: the page's data is never held whole in memory twice.
   bool first = true;
   for (const auto& t : ctx.result->tensors) {
@@ -145,7 +126,7 @@ void write_report_data(std::ostream& out, const ReportContext& ctx) {
     for (size_t i = 0; i < columns.size(); ++i) row.push_back(nullptr);
     for (const auto& f : tensor_fields(t)) {
       const auto it = column_of.find(f.name);
-      if (it != column_of.end()) row[it->second] = value(f.value);
+      if (it != column_of.end()) row[it->second] = report::json_value(f.value);
     }
     if (t.stats) {
       row[n_fields] = t.failed;
@@ -153,7 +134,7 @@ void write_report_data(std::ostream& out, const ReportContext& ctx) {
       row[n_fields + 2] = value_hist(t.stats->hist_a);
       row[n_fields + 3] = value_hist(t.stats->hist_b);
     }
-    out << (first ? "\n" : ",\n") << escape_script_json(dump(row));
+    out << (first ? "\n" : ",\n") << escape_script_json(json_dump(row));
     first = false;
   }
   out << "\n]}";

@@ -4,53 +4,22 @@
 // non-finite ones "nan"/"inf"/"-inf" (strings in JSON), null for undefined
 // (an empty CSV cell); CSV records end in CRLF (RFC 4180), a scalar's shape
 // is an empty cell.
-#include <nlohmann/json.hpp>
-
-#include "report/number_text.hpp"
+#include "report/csv_text.hpp"
+#include "report/json_values.hpp"
 #include "weightdiff/inspect_report.hpp"
 #include "weightdiff/version.hpp"
 
 namespace weightdiff {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using report::Json;
+using report::json_number;
 
 FieldValue opt(const std::optional<double>& v) {
   return v ? FieldValue(*v) : FieldValue(std::monostate{});
 }
 
-Json json_number(double v) {
-  if (const auto word = report::non_finite_name(v)) return std::string(*word);
-  return v;  // nlohmann writes the shortest text that parses back to v
-}
-
-Json json_value(const FieldValue& v) {
-  return std::visit(
-      [](const auto& x) -> Json {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return nullptr;
-        else if constexpr (std::is_same_v<T, double>) return json_number(x);
-        else return x;
-      },
-      v);
-}
-
-Json value_hist(const ValueHistogram& h, const HistRange& r) {
-  return Json{{"lo", r.lo}, {"hi", r.hi},   {"zero", h.zero}, {"under", h.under},
-              {"over", h.over}, {"pos", h.pos}, {"neg", h.neg}};
-}
-
-Json model_json(const Model& m) {
-  Json meta = Json::object();
-  for (const auto& [k, v] : m.metadata) meta[k] = v;
-  return Json{{"path", m.path}, {"format", m.format}, {"tensors", m.tensors.size()},
-              {"bytes", m.bytes}, {"metadata", meta}};
-}
-
 Json summary_json(const InspectSummary& s) {
-  const auto opt_number = [](const std::optional<double>& v) {
-    return v ? json_number(*v) : Json(nullptr);
-  };
   return Json{{"tensors", s.tensors},
               {"inspected", s.inspected},
               {"unsupported_dtype", s.unsupported_dtype},
@@ -61,38 +30,10 @@ Json summary_json(const InspectSummary& s) {
               {"n_finite", s.n_finite},
               {"tensors_with_nan", s.tensors_with_nan},
               {"tensors_with_inf", s.tensors_with_inf},
-              {"min", opt_number(s.min)},
-              {"max", opt_number(s.max)},
+              {"min", json_number(s.min)},
+              {"max", json_number(s.max)},
               {"seconds", json_number(s.seconds)},
               {"bytes_read", s.bytes_read}};
-}
-
-// Paths and names need not be UTF-8; replace what is not rather than fail.
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-// RFC 4180: a cell holding a comma, a quote or a line break is quoted, with
-// its quotes doubled.
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (const char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + '"';
-}
-
-std::string csv_value(const FieldValue& v) {
-  return std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return "";
-        else if constexpr (std::is_same_v<T, uint64_t>) return std::to_string(x);
-        else if constexpr (std::is_same_v<T, double>) return report::number_text(x);
-        else if constexpr (std::is_same_v<T, std::string>) return csv_cell(x);
-        else return shape_string(x);
-      },
-      v);
 }
 
 }  // namespace
@@ -126,7 +67,7 @@ void write_inspect_json(std::ostream& out, const InspectReportContext& ctx) {
   j["tool"] = "weightdiff";
   j["version"] = kVersion;
   j["command"] = "inspect";  // an extra field: tells this report from a diff's
-  j["a"] = model_json(*ctx.model);
+  j["a"] = report::model_json(*ctx.model);
   j["backend"] = Json{{"name", r.backend}, {"devices", r.devices}, {"threads", r.threads}};
   j["options"] = Json{{"include", o.include}, {"exclude", o.exclude},
                       {"hist_range", {o.hist.lo, o.hist.hi}}};
@@ -135,14 +76,14 @@ void write_inspect_json(std::ostream& out, const InspectReportContext& ctx) {
   // One line per top-level key and per tensor, like the diff report.
   out << "{\n";
   for (auto it = j.begin(); it != j.end(); ++it)
-    out << Json(it.key()).dump() << ": " << dump(it.value()) << ",\n";
+    out << Json(it.key()).dump() << ": " << report::json_dump(it.value()) << ",\n";
   out << "\"tensors\": [";
   bool first = true;
   for (const auto& t : r.tensors) {
     Json row;
-    for (const auto& f : inspect_tensor_fields(t)) row[f.name] = json_value(f.value);
-    if (t.stats) row["hist"] = value_hist(t.stats->hist, o.hist);
-    out << (first ? "\n" : ",\n") << dump(row);
+    for (const auto& f : inspect_tensor_fields(t)) row[f.name] = report::json_value(f.value);
+    if (t.stats) row["hist"] = report::value_hist_json(t.stats->hist, o.hist);
+    out << (first ? "\n" : ",\n") << report::json_dump(row);
     first = false;
   }
   out << "\n]}\n";
@@ -158,8 +99,10 @@ void write_inspect_csv(std::ostream& out, const InspectReportContext& ctx) {
   out << "\r\n";
   for (const auto& t : ctx.result->tensors) {
     const std::vector<Field> row = inspect_tensor_fields(t);
-    for (size_t i = 0; i < header.size(); ++i)
-      out << (i ? "," : "") << (i < row.size() ? csv_value(row[i].value) : std::string());
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (i) out << ',';
+      if (i < row.size()) report::write_csv_cell(out, report::csv_text(row[i]));
+    }
     out << "\r\n";
   }
 }

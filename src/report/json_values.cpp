@@ -1,0 +1,39 @@
+#include "report/json_values.hpp"
+
+#include "report/number_text.hpp"
+
+namespace weightdiff::report {
+
+Json json_number(double v) {
+  if (const auto word = non_finite_name(v)) return std::string(*word);
+  return v;
+}
+
+Json json_number(const std::optional<double>& v) { return v ? json_number(*v) : Json(nullptr); }
+
+Json json_value(const FieldValue& v) {
+  return std::visit(
+      [](const auto& x) -> Json {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) return nullptr;
+        else if constexpr (std::is_same_v<T, double>) return json_number(x);
+        else return x;
+      },
+      v);
+}
+
+Json model_json(const Model& m) {
+  Json meta = Json::object();
+  for (const auto& [k, v] : m.metadata) meta[k] = v;
+  return Json{{"path", m.path}, {"format", m.format}, {"tensors", m.tensors.size()},
+              {"bytes", m.bytes}, {"metadata", meta}};
+}
+
+Json value_hist_json(const ValueHistogram& h, const HistRange& r) {
+  return Json{{"lo", r.lo},     {"hi", r.hi},   {"zero", h.zero}, {"under", h.under},
+              {"over", h.over}, {"pos", h.pos}, {"neg", h.neg}};
+}
+
+std::string json_dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace weightdiff::report

@@ -1,0 +1,34 @@
+// JSON values shared by the reports that write JSON (the diff report, the
+// inspect report, the data the HTML report embeds): SPEC §5's number rule,
+// report fields, models and value histograms, and a dump that never fails.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "weightdiff/model.hpp"
+#include "weightdiff/report.hpp"
+#include "weightdiff/stats.hpp"
+
+namespace weightdiff::report {
+
+using Json = nlohmann::ordered_json;  // field order as the spec writes it
+
+// A finite number as itself (nlohmann writes the shortest text that parses
+// back to it); non-finite as "nan", "inf", "-inf".
+Json json_number(double v);
+Json json_number(const std::optional<double>& v);  // nullopt: null
+// A report field's value: null, integer, number, string or array.
+Json json_value(const FieldValue& v);
+
+// SPEC §5's `a`/`b` object: path, format, tensors, bytes, metadata.
+Json model_json(const Model& m);
+// SPEC §4's value histogram: lo, hi, zero, under, over, pos, neg.
+Json value_hist_json(const ValueHistogram& h, const HistRange& r);
+
+// Compact text; paths and names need not be UTF-8: what is not is replaced
+// rather than failing the report.
+std::string json_dump(const Json& j);
+
+}  // namespace weightdiff::report
