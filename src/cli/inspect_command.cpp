@@ -92,25 +92,7 @@ int inspect_command(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_flag("-q,--quiet", args.quiet, "no table; only the reports asked for");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "weightdiff: error: " << e.what() << '\n';
-    return 2;
-  }
-  try {
-    return run(args);
-  } catch (const Error& e) {
-    std::cerr << "weightdiff: error: " << printable(e.what()) << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "weightdiff: internal error: " << e.what() << '\n';
-    return 2;
-  }
+  return parse_and_run(app, argc, argv, [&] { return run(args); });
 }
 
 }  // namespace weightdiff::cli

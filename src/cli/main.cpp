@@ -144,25 +144,5 @@ int main(int argc, char** argv) {
   app.add_flag("--structure-only", args.structure_only,
                "compare names, dtypes, shapes and metadata; read no tensor data");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "weightdiff: error: " << e.what() << '\n';
-    return 2;
-  }
-  try {
-    return run(args);
-  } catch (const wd::Error& e) {
-    std::cerr << "weightdiff: error: " << wd::printable(e.what()) << '\n';
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "weightdiff: internal error: " << e.what() << '\n';
-    return 2;
-  }
+  return wd::cli::parse_and_run(app, argc, argv, [&] { return run(args); });
 }

@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <iostream>
 
 #include "weightdiff/error.hpp"
+#include "weightdiff/report.hpp"
 
 namespace weightdiff::cli {
 
@@ -30,6 +33,30 @@ bool want_color(const std::string& mode) {
   const char* term = std::getenv("TERM");
   return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr &&
          !(term && std::string(term) == "dumb");
+}
+
+int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& run) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "weightdiff: error: " << e.what() << '\n';
+    return 2;
+  }
+  try {
+    return run();
+  } catch (const Error& e) {
+    std::cerr << "weightdiff: error: " << printable(e.what()) << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "weightdiff: internal error: " << e.what() << '\n';
+    return 2;
+  }
 }
 
 }  // namespace weightdiff::cli

@@ -3,12 +3,25 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+
+#include "weightdiff/error.hpp"
 
 namespace weightdiff::formats {
 
 // Longest tensor name: std::regex (--include, --exclude, --map) recurses
 // once per character, so a megabyte-long name would overflow the stack.
 inline constexpr size_t kMaxTensorName = 16 * 1024;
+
+// Throws Error(malformed) naming `file` (and the name's start) for a name
+// longer than kMaxTensorName. Loaders call it as soon as a name is read, so
+// no later message carries a megabyte of name.
+inline void check_tensor_name(const std::string& name, const std::string& file) {
+  if (name.size() > kMaxTensorName)
+    throw Error(Errc::malformed,
+                "tensor name of " + std::to_string(name.size()) + " bytes, longer than 16 KiB", file,
+                name.substr(0, 64) + "...");
+}
 
 // Most tensors in one model. Each compared pair keeps its statistics and
 // histograms (a few KiB) for the reports, so a small hostile file declaring

@@ -253,8 +253,7 @@ TensorRef read_onnx_tensor(OnnxModelFiles& files, wire::Span span, const std::st
   ref.name = given_name.empty() ? t.name() : given_name;
   const std::string& name = ref.name;
   if (name.empty()) throw Error(Errc::malformed, "initializer without a name", files.path);
-  if (name.size() > kMaxTensorName)
-    throw Error(Errc::malformed, "tensor name longer than 16 KiB", files.path, name.substr(0, 64) + "...");
+  check_tensor_name(name, files.path);
   ref.shape = tensor_shape(t.dims(), ref.numel, files.path, name);
   const auto type = onnx_type(t.data_type());
   if (!type) throw Error(Errc::malformed, "unknown data_type " + std::to_string(t.data_type()), files.path, name);
@@ -328,8 +327,7 @@ TensorRef read_onnx_sparse_tensor(OnnxModelFiles& files, wire::Span span, const 
   TensorRef ref;
   ref.name = given_name.empty() ? tw.header.name() : given_name;
   if (ref.name.empty()) throw Error(Errc::malformed, "sparse initializer without a name", files.path);
-  if (ref.name.size() > kMaxTensorName)
-    throw Error(Errc::malformed, "tensor name longer than 16 KiB", files.path, ref.name.substr(0, 64) + "...");
+  check_tensor_name(ref.name, files.path);
   ref.shape = tensor_shape(sparse.dims(), ref.numel, files.path, ref.name);
   const auto type = onnx_type(tw.header.data_type());
   if (!type) throw Error(Errc::malformed, "unknown data_type " + std::to_string(tw.header.data_type()),

@@ -25,9 +25,7 @@ void finalize(Model& m) {
                 "holds " + std::to_string(m.tensors.size()) + " tensors; at most " +
                     std::to_string(formats::kMaxTensors) + " per model are supported",
                 m.path);
-  for (const auto& t : m.tensors)
-    if (t.name.size() > formats::kMaxTensorName)
-      throw Error(Errc::malformed, "tensor name longer than 16 KiB", m.path, t.name.substr(0, 64) + "...");
+  for (const auto& t : m.tensors) formats::check_tensor_name(t.name, m.path);  // every format
   std::sort(m.tensors.begin(), m.tensors.end(),
             [](const TensorRef& x, const TensorRef& y) { return x.name < y.name; });
   for (size_t i = 1; i < m.tensors.size(); ++i)

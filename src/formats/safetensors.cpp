@@ -66,11 +66,7 @@ struct Entry {
 Entry parse_entry(const std::string& name, const nlohmann::json& v,
                   const std::shared_ptr<const MappedFile>& file, uint64_t data_start) {
   const std::string& disp = file->display_path();
-  if (name.size() > kMaxTensorName)
-    throw Error(Errc::malformed,
-                "tensor name of " + std::to_string(name.size()) + " bytes (limit " +
-                    std::to_string(kMaxTensorName) + ")",
-                disp, name.substr(0, 40) + "...");
+  check_tensor_name(name, disp);
   if (!v.is_object()) throw Error(Errc::malformed, "entry is not an object", disp, name);
   const auto dt = v.find("dtype");
   const auto sh = v.find("shape");

@@ -1,10 +1,13 @@
 #include "cuda_compare.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 
 #include "encode.hpp"
 #include "io/mapped_file.hpp"
@@ -150,6 +153,41 @@ void expect_matches_cpu(const weightdiff::PairStats& got, const weightdiff::Pair
       EXPECT_LE(std::fabs(m->m2 / n - var), 1e-9L * (var + mean * mean) + 1e-300L) << "var_" << name;
     }
   }
+}
+
+std::vector<weightdiff::backend::ChunkTask> SparsePair::tasks() const {
+  return {{&a, &b, (uint64_t{1} << 31) - 3000, 9001, 0, 0},
+          {&a, &b, (uint64_t{1} << 32) - 2999, 9001, 0, 0}};
+}
+
+SparsePair sparse_pair_past_2to32(const std::filesystem::path& dir) {
+  const auto check = [](bool ok, const std::string& what) {
+    if (!ok) throw std::runtime_error(std::string("sparse test file: ").append(what).append(" failed"));
+  };
+  std::mt19937_64 rng(31);
+  SparsePair pair;
+  for (int side = 0; side < 2; ++side) {
+    const std::string p = (dir / (side == 0 ? "s0" : "s1")).string();
+    const int fd = ::open(p.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0600);
+    check(fd >= 0, "open");
+    check(::ftruncate(fd, static_cast<off_t>(SparsePair::kSize)) == 0, "ftruncate");
+    for (uint64_t at : {(uint64_t{1} << 31) - 4096, (uint64_t{1} << 32) - 4096}) {
+      std::vector<uint8_t> bytes(12288);
+      for (auto& x : bytes) x = static_cast<uint8_t>(rng() % 200);
+      check(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(at)) == 12288, "pwrite");
+    }
+    const uint8_t big = side == 0 ? 0 : 255;
+    check(::pwrite(fd, &big, 1, static_cast<off_t>(SparsePair::kPlanted)) == 1, "pwrite");
+    ::close(fd);
+    weightdiff::TensorRef& t = side == 0 ? pair.a : pair.b;
+    t.name = "big";
+    t.dtype = weightdiff::DType::u8;
+    t.shape = {SparsePair::kSize};
+    t.numel = SparsePair::kSize;
+    t.nbytes = SparsePair::kSize;
+    t.file = weightdiff::MappedFile::open(p, p);
+  }
+  return pair;
 }
 
 }  // namespace wdtest

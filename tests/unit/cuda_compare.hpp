@@ -3,6 +3,7 @@
 // PairStats of the same tasks against it and against the float64 reference.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -42,5 +43,17 @@ void expect_matches_cpu(const weightdiff::PairStats& got, const weightdiff::Pair
                         const MemTensor& a, const MemTensor& b,
                         const weightdiff::backend::ChunkTask& task,
                         const weightdiff::HistRange& hist);
+
+// Two sparse u8 files of 4 GiB + 64 KiB (in `dir`): random bytes only near
+// 2^31 and 2^32, and A = 0, B = 255 at `planted` (2^32 + 777), so the
+// largest |d| of a chunk around 2^32 lies at a known index past 32 bits.
+struct SparsePair {
+  static constexpr uint64_t kSize = (uint64_t{1} << 32) + (1 << 16);
+  static constexpr uint64_t kPlanted = (uint64_t{1} << 32) + 777;
+  weightdiff::TensorRef a, b;  // "big", u8, kSize elements
+  // One chunk starting before 2^31 and one before 2^32, 9001 elements each.
+  std::vector<weightdiff::backend::ChunkTask> tasks() const;
+};
+SparsePair sparse_pair_past_2to32(const std::filesystem::path& dir);
 
 }  // namespace wdtest

@@ -184,37 +184,9 @@ TEST(CudaEmulation, ResultsDoNotDependOnHowTasksArePacked) {
 // only near the boundaries; the largest |d| planted at a known index.
 TEST(CudaEmulation, IndicesPast2To31And2To32) {
   wdtest::TempDir dir;
-  const uint64_t size = (uint64_t{1} << 32) + (1 << 16);
-  const uint64_t planted = (uint64_t{1} << 32) + 777;
-  std::mt19937_64 rng(31);
-  std::vector<std::shared_ptr<const MappedFile>> files;
-  for (int side = 0; side < 2; ++side) {
-    const std::string p = (dir / ("s" + std::to_string(side))).string();
-    const int fd = ::open(p.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0600);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
-    for (uint64_t at : {(uint64_t{1} << 31) - 4096, (uint64_t{1} << 32) - 4096}) {
-      std::vector<uint8_t> bytes(12288);
-      for (auto& x : bytes) x = static_cast<uint8_t>(rng() % 200);
-      ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(at)), 12288);
-    }
-    const uint8_t big = side == 0 ? 0 : 255;
-    ASSERT_EQ(::pwrite(fd, &big, 1, static_cast<off_t>(planted)), 1);
-    ::close(fd);
-    files.push_back(MappedFile::open(p, p));
-  }
-  TensorRef ta, tb;
-  for (auto [t, f] : {std::pair{&ta, files[0]}, std::pair{&tb, files[1]}}) {
-    t->name = "big";
-    t->dtype = DType::u8;
-    t->shape = {size};
-    t->numel = size;
-    t->nbytes = size;
-    t->file = f;
-  }
-  const std::vector<backend::ChunkTask> tasks = {
-      {&ta, &tb, (uint64_t{1} << 31) - 3000, 9001, 0, 0},
-      {&ta, &tb, (uint64_t{1} << 32) - 2999, 9001, 0, 0}};
+  const wdtest::SparsePair pair = wdtest::sparse_pair_past_2to32(dir.path());
+  const uint64_t planted = wdtest::SparsePair::kPlanted;
+  const std::vector<backend::ChunkTask> tasks = pair.tasks();
   const HistRange hist;
   const auto cpu = wdtest::cpu_stats(tasks, hist);
   const auto emu = emulated_stats(tasks, hist);

@@ -12,19 +12,6 @@ namespace {
 using weightdiff::Errc;
 using weightdiff::match::match_tensors;
 
-weightdiff::Model model(const std::string& path, const std::vector<std::string>& names) {
-  weightdiff::Model m;
-  m.path = path;
-  for (const auto& n : names) {
-    weightdiff::TensorRef t;
-    t.name = n;
-    t.shape = {1};
-    m.tensors.push_back(t);
-  }
-  std::sort(m.tensors.begin(), m.tensors.end(),
-            [](const auto& x, const auto& y) { return x.name < y.name; });
-  return m;
-}
 
 weightdiff::DiffOptions with_map(const std::vector<std::string>& rules) {
   weightdiff::DiffOptions opt;
@@ -48,8 +35,8 @@ std::vector<std::string> describe(const std::vector<weightdiff::match::Entry>& e
 }
 
 TEST(Match, PairsByNameSortedBytewise) {
-  const auto a = model("A", {"b", "B", "a.b", "a_b", "_x", "only_a"});
-  const auto b = model("B", {"b", "B", "a.b", "a_b", "_x", "only_b"});
+  const auto a = model_of_names("A", {"b", "B", "a.b", "a_b", "_x", "only_a"});
+  const auto b = model_of_names("B", {"b", "B", "a.b", "a_b", "_x", "only_b"});
   const auto entries = match_tensors(a, b, {});
   EXPECT_EQ(describe(entries),
             (std::vector<std::string>{"B <- B", "_x <- _x", "a.b <- a.b", "a_b <- a_b", "b <- b",
@@ -68,8 +55,8 @@ TEST(Match, ParseMapRuleSplitsAtTheFirstEquals) {
 }
 
 TEST(Match, MapRenamesBWithCaptureGroups) {
-  const auto a = model("A", {"layers.0.weight", "layers.1.weight"});
-  const auto b = model("B", {"model.layers.0.weight", "model.layers.1.weight"});
+  const auto a = model_of_names("A", {"layers.0.weight", "layers.1.weight"});
+  const auto b = model_of_names("B", {"model.layers.0.weight", "model.layers.1.weight"});
   const auto entries = match_tensors(a, b, with_map({"^model\\.(.*)$=$1"}));
   EXPECT_EQ(describe(entries),
             (std::vector<std::string>{"layers.0.weight <- model.layers.0.weight",
@@ -77,15 +64,15 @@ TEST(Match, MapRenamesBWithCaptureGroups) {
 }
 
 TEST(Match, MapReplacesEveryMatchAndKnowsDollarAmpersand) {
-  const auto a = model("A", {"x/y/z", "layers"});
-  const auto b = model("B", {"x.y.z", "layer"});
+  const auto a = model_of_names("A", {"x/y/z", "layers"});
+  const auto b = model_of_names("B", {"x.y.z", "layer"});
   const auto entries = match_tensors(a, b, with_map({"\\.=/", "^layer$=$&s"}));
   EXPECT_EQ(describe(entries), (std::vector<std::string>{"layers <- layer", "x/y/z <- x.y.z"}));
 }
 
 TEST(Match, MapRulesApplyInOrderAndLeaveNonMatchesAlone) {
-  const auto a = model("A", {"c", "keep"});
-  const auto b = model("B", {"a", "keep"});
+  const auto a = model_of_names("A", {"c", "keep"});
+  const auto b = model_of_names("B", {"a", "keep"});
   EXPECT_EQ(describe(match_tensors(a, b, with_map({"a=b", "b=c"}))),
             (std::vector<std::string>{"c <- a", "keep <- keep"}));
   // In the other order the second rule sees "b" only after the first ran: no chain.
@@ -94,20 +81,20 @@ TEST(Match, MapRulesApplyInOrderAndLeaveNonMatchesAlone) {
 }
 
 TEST(Match, TwoBTensorsMappedToOneNameConflict) {
-  const auto a = model("A", {"w"});
-  const auto b = model("B", {"x.w", "y.w"});
+  const auto a = model_of_names("A", {"w"});
+  const auto b = model_of_names("B", {"x.w", "y.w"});
   const std::string msg =
       expect_error([&] { match_tensors(a, b, with_map({"^[xy]\\.="})); }, Errc::conflict, {"B"});
   EXPECT_NE(msg.find("x.w"), std::string::npos) << msg;
   EXPECT_NE(msg.find("y.w"), std::string::npos) << msg;
   // Mapping onto an unmapped B name collides too.
-  const auto c = model("C", {"w", "old.w"});
+  const auto c = model_of_names("C", {"w", "old.w"});
   expect_error([&] { match_tensors(a, c, with_map({"^old\\.="})); }, Errc::conflict, {"C"});
 }
 
 TEST(Match, FiltersApplyToANameAndBMappedName) {
-  const auto a = model("A", {"enc.w", "dec.w", "enc.b"});
-  const auto b = model("B", {"model.enc.w", "model.dec.w", "model.enc.b"});
+  const auto a = model_of_names("A", {"enc.w", "dec.w", "enc.b"});
+  const auto b = model_of_names("B", {"model.enc.w", "model.dec.w", "model.enc.b"});
   auto opt = with_map({"^model\\.="});
   opt.include = {"^enc\\."};
   EXPECT_EQ(describe(match_tensors(a, b, opt)),
@@ -124,8 +111,8 @@ TEST(Match, FiltersApplyToANameAndBMappedName) {
 }
 
 TEST(Match, FiltersLeavingNothingAreAUsageError) {
-  const auto a = model("A", {"w", "b"});
-  const auto b = model("B", {"w", "b"});
+  const auto a = model_of_names("A", {"w", "b"});
+  const auto b = model_of_names("B", {"w", "b"});
   weightdiff::DiffOptions opt;
   opt.include = {"nothing matches this"};
   expect_error([&] { match_tensors(a, b, opt); }, Errc::usage, {});
@@ -139,17 +126,17 @@ TEST(Match, FiltersLeavingNothingAreAUsageError) {
 }
 
 TEST(Match, ModelsWithoutTensorsAreValid) {
-  const auto none = model("A", {});
-  EXPECT_TRUE(match_tensors(none, model("B", {}), {}).empty());
+  const auto none = model_of_names("A", {});
+  EXPECT_TRUE(match_tensors(none, model_of_names("B", {}), {}).empty());
   // A filter on an empty side is not "leaving nothing".
   weightdiff::DiffOptions opt;
   opt.include = {"^w$"};
-  EXPECT_EQ(describe(match_tensors(none, model("B", {"w", "x"}), opt)),
+  EXPECT_EQ(describe(match_tensors(none, model_of_names("B", {"w", "x"}), opt)),
             (std::vector<std::string>{"(none) <- w as w"}));
 }
 
 TEST(Match, BadRegexIsAUsageError) {
-  const auto a = model("A", {"w"});
+  const auto a = model_of_names("A", {"w"});
   weightdiff::DiffOptions opt;
   opt.include = {"("};
   expect_error([&] { match_tensors(a, a, opt); }, Errc::usage, {"("});

@@ -16,19 +16,6 @@ using weightdiff::match::hint_text;
 using weightdiff::match::suggest_prefix_map;
 using Names = std::vector<std::string>;
 
-weightdiff::Model model(const std::string& path, const Names& names) {
-  weightdiff::Model m;
-  m.path = path;
-  for (const auto& n : names) {
-    weightdiff::TensorRef t;
-    t.name = n;
-    t.shape = {1};
-    m.tensors.push_back(t);
-  }
-  std::sort(m.tensors.begin(), m.tensors.end(),
-            [](const auto& x, const auto& y) { return x.name < y.name; });
-  return m;
-}
 
 struct Pairing {
   size_t pairs = 0, only_a = 0, only_b = 0;
@@ -36,7 +23,7 @@ struct Pairing {
 
 // What the real matcher does with `rules` (none: as the names are).
 Pairing pair_with(const Names& a, const Names& b, const Names& rules) {
-  const auto ma = model("A", a), mb = model("B", b);
+  const auto ma = model_of_names("A", a), mb = model_of_names("B", b);
   weightdiff::DiffOptions opt;
   for (const auto& r : rules) opt.map.push_back(weightdiff::parse_map_rule(r));
   Pairing p;
@@ -51,7 +38,7 @@ Pairing pair_with(const Names& a, const Names& b, const Names& rules) {
 // Names as the matcher sees them after `rules` (what the engine passes).
 Names mapped(const Names& b, const Names& rules) {
   Names out;
-  const auto ma = model("A", {}), mb = model("B", b);
+  const auto ma = model_of_names("A", {}), mb = model_of_names("B", b);
   weightdiff::DiffOptions opt;
   for (const auto& r : rules) opt.map.push_back(weightdiff::parse_map_rule(r));
   for (const auto& e : weightdiff::match::match_tensors(ma, mb, opt)) out.push_back(e.name);

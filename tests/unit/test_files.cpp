@@ -1,5 +1,6 @@
 #include "test_files.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 #include <atomic>
@@ -172,6 +173,20 @@ DiffRun diff_files(const fs::path& a, const fs::path& b, weightdiff::DiffOptions
   DiffRun r{weightdiff::open_model(a.string()), weightdiff::open_model(b.string()), {}};
   r.result = weightdiff::diff_models(r.a, r.b, opt);
   return r;
+}
+
+weightdiff::Model model_of_names(const std::string& path, const std::vector<std::string>& names) {
+  weightdiff::Model m;
+  m.path = path;
+  for (const auto& n : names) {
+    weightdiff::TensorRef t;
+    t.name = n;
+    t.shape = {1};
+    m.tensors.push_back(t);
+  }
+  std::sort(m.tensors.begin(), m.tensors.end(),
+            [](const auto& x, const auto& y) { return x.name < y.name; });
+  return m;
 }
 
 }  // namespace wdtest

@@ -85,6 +85,10 @@ StFile st_file(std::vector<StTensor> tensors);
 StTensor st_f32(const std::string& name, std::vector<uint64_t> shape,
                 const std::vector<float>& values);
 
+// A catalog of 1-element tensors with these names and no file behind them
+// (matching and planning read names and shapes only); sorted as a loader's.
+weightdiff::Model model_of_names(const std::string& path, const std::vector<std::string>& names);
+
 // Opens both files and diffs them on the CPU backend.
 struct DiffRun {
   weightdiff::Model a, b;
