@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "weightdiff/cancel.hpp"
 #include "weightdiff/dtype.hpp"
 #include "weightdiff/model.hpp"
 #include "weightdiff/stats.hpp"
@@ -44,6 +45,8 @@ struct DiffOptions {
   std::string backend = "auto";  // auto | cpu | cuda
   std::string devices;  // CUDA devices, e.g. "0,1" (may repeat); "" = all visible
   std::function<void(const Progress&)> on_progress;  // may be empty
+  // Polled between batches: once set, diff_models throws Error(cancelled).
+  const CancelFlag* cancel = nullptr;
   // Names, dtypes, shapes and metadata only: no backend, no tensor byte read.
   bool structure_only = false;
 };

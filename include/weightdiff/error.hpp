@@ -20,6 +20,7 @@ enum class Errc {
   unsupported,  // a format or option this build cannot handle
   backend,      // requested backend is not usable
   changed,      // a file was truncated or changed while being read
+  cancelled,    // the caller asked to stop (SIGINT/SIGTERM in the CLI)
 };
 
 const char* errc_name(Errc code) noexcept;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "weightdiff/cancel.hpp"
 #include "weightdiff/stats.hpp"
 #include "weightdiff/tensor.hpp"
 
@@ -42,8 +43,21 @@ class Backend {
   virtual std::vector<std::string> devices() const { return {}; }
   // out[i] receives the PairStats of tasks[i] (flat indices of its tensor).
   // The backend may drop the tasks' pages from memory once it has read them.
+  // Once `cancel` is set a backend may return before every task is done
+  // (the caller then discards `out`): a batch can take seconds on a loaded
+  // machine, a cancelled run must stop within one.
   virtual void reduce(std::span<const ChunkTask> tasks, const HistRange& hist,
                       std::span<PairStats> out) = 0;
+
+  void set_cancel(const CancelFlag* cancel) noexcept { cancel_ = cancel; }
+
+ protected:
+  bool cancelled() const noexcept {
+    return cancel_ != nullptr && cancel_->load(std::memory_order_relaxed);
+  }
+
+ private:
+  const CancelFlag* cancel_ = nullptr;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(unsigned threads);
@@ -53,9 +67,13 @@ std::unique_ptr<Backend> make_cpu_backend(unsigned threads);
 std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
                                       std::string* notice);
 // The same with --devices (CUDA: e.g. "0,1", a device may repeat; "" = all
-// visible). A malformed list is Error(usage) when CUDA is built in.
+// visible). A malformed list is Error(usage) (validate_devices).
 std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
                                       const std::string& devices, std::string* notice);
+
+// A malformed --devices list is Error(usage) whatever the backend and the
+// build: a script that passes one must not depend on the machine it runs on.
+void validate_devices(const std::string& devices);
 
 // Backends compiled into this build, e.g. "cpu" or "cpu, cuda".
 std::string compiled_backends();

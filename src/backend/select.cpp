@@ -1,4 +1,5 @@
 #include "backend/backend.hpp"
+#include "backend/cuda/launch_plan.hpp"
 #include "weightdiff/error.hpp"
 
 #ifdef WEIGHTDIFF_WITH_CUDA
@@ -15,13 +16,16 @@ std::string compiled_backends() {
 #endif
 }
 
+void validate_devices(const std::string& devices) { (void)cuda::parse_device_list(devices); }
+
 std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
                                       const std::string& devices, std::string* notice) {
+  validate_devices(devices);
   if (name == "cpu") return make_cpu_backend(threads);
   if (name != "auto" && name != "cuda")
     throw Error(Errc::usage, "--backend '" + name + "': expected auto, cpu or cuda");
 #ifdef WEIGHTDIFF_WITH_CUDA
-  const cuda::CudaConfig config = cuda::cuda_config(devices);  // bad --devices: usage, always
+  const cuda::CudaConfig config = cuda::cuda_config(devices);
   std::string reason;
   if (cuda::cuda_usable(&reason)) {
     if (name == "cuda") return cuda::make_cuda_backend(config, threads);
@@ -36,7 +40,6 @@ std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
   if (notice) *notice = "no usable CUDA device (" + reason + "); using the CPU backend";
   return make_cpu_backend(threads);
 #else
-  (void)devices;
   if (name == "auto") {
     if (notice) *notice = "CUDA backend not built; using the CPU backend";
     return make_cpu_backend(threads);

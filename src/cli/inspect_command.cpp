@@ -7,6 +7,7 @@
 #include <iostream>
 #include <optional>
 
+#include "cli/interrupt.hpp"
 #include "cli/options.hpp"
 #include "cli/report_file.hpp"
 #include "weightdiff/error.hpp"
@@ -14,6 +15,7 @@
 #include "weightdiff/inspect_report.hpp"
 #include "weightdiff/model.hpp"
 #include "weightdiff/progress.hpp"
+#include "weightdiff/report.hpp"
 
 namespace weightdiff::cli {
 namespace {
@@ -21,6 +23,7 @@ namespace {
 struct InspectArgs {
   std::string model;
   std::string backend = "auto";
+  std::string devices;
   unsigned threads = 0;
   std::string json, csv;
   long long top = 20;
@@ -37,12 +40,18 @@ int run(const InspectArgs& args) {
   opt.hist = parse_hist_range(args.hist_range);
   opt.threads = args.threads;
   opt.backend = args.backend;
+  opt.devices = args.devices;
   if (args.top < 0) throw Error(Errc::usage, "--top must be >= 0 (0 = all rows)");
-  if (args.json == "-" && args.csv == "-")
-    throw Error(Errc::usage, "at most one of --json and --csv may write to '-'");
-  const bool report_to_stdout = args.json == "-" || args.csv == "-";
+  const std::vector<ReportRequest> reports =
+      report_requests({{"--json", args.json}, {"--csv", args.csv}});
+  const bool report_to_stdout = any_to_stdout(reports);
+  // Nothing is opened before every destination is known not to be an input.
+  refuse_reports_over_inputs(reports, formats::model_path_files(args.model));
+  opt.cancel = install_interrupt_handlers();
 
   const Model model = open_model(args.model);
+  refuse_reports_over_inputs(reports, formats::model_input_files(model));
+  throw_if_cancelled(opt.cancel);
   std::optional<ProgressLine> progress;
   if (args.progress == "always" || (args.progress == "auto" && isatty(STDERR_FILENO))) {
     progress.emplace(stderr);
@@ -50,18 +59,19 @@ int run(const InspectArgs& args) {
   }
   const InspectResult result = inspect_model(model, opt);
   progress.reset();  // ends the progress line before anything else is printed
-  for (const auto& n : result.notices) std::cerr << "weightdiff: " << n << '\n';
+  for (const auto& n : result.notices) std::cerr << "weightdiff: " << printable(n) << '\n';
 
   const InspectReportContext ctx{&model, &result, &opt};
-  if (!args.json.empty())
-    write_report(args.json, [&](std::ostream& out) { write_inspect_json(out, ctx); });
-  if (!args.csv.empty())
-    write_report(args.csv, [&](std::ostream& out) { write_inspect_csv(out, ctx); });
+  for (const auto& r : reports)
+    write_report(r.path, [&](std::ostream& out) {
+      if (r.option == "--json") write_inspect_json(out, ctx);
+      else write_inspect_csv(out, ctx);
+    }, opt.cancel);
   if (!args.quiet && !report_to_stdout) {
     InspectTableOptions t;
     t.top = static_cast<size_t>(args.top);
     t.color = want_color(args.color);
-    print_inspect_table(std::cout, ctx, t);
+    write_to_stdout("the table", [&](std::ostream& out) { print_inspect_table(out, ctx, t); });
   }
   return inspect_exit_code(result);
 }
@@ -76,6 +86,7 @@ int inspect_command(int argc, char** argv) {
   app.add_option("A", args.model, "model (file or folder)")->required();
   app.add_option("--backend", args.backend, "auto | cpu | cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1 (used by the CUDA backend)");
   app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));
   app.add_option("--json", args.json, "write the JSON report to PATH ('-' = stdout)");
   app.add_option("--csv", args.csv, "write the CSV report to PATH ('-' = stdout)");

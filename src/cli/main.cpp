@@ -8,8 +8,11 @@
 
 #include "backend/backend.hpp"
 #include "cli/inspect_command.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/options.hpp"
 #include "cli/report_file.hpp"
+#include "cli/std_streams.hpp"
+#include "formats/input_files.hpp"
 #include "weightdiff/diff.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/gates.hpp"
@@ -67,12 +70,21 @@ int run(const CliArgs& args) {
     throw wd::Error(wd::Errc::usage, "--fail-if needs tensor values: not with --structure-only");
   wd::check_sort_metric(args.sort);
   if (args.top < 0) throw wd::Error(wd::Errc::usage, "--top must be >= 0 (0 = all rows)");
-  const bool report_to_stdout = args.json == "-" || args.csv == "-" || args.html == "-";
-  if ((args.json == "-") + (args.csv == "-") + (args.html == "-") > 1)
-    throw wd::Error(wd::Errc::usage, "at most one of --json, --csv and --html may write to '-'");
+  const std::vector<wd::cli::ReportRequest> reports = wd::cli::report_requests(
+      {{"--json", args.json}, {"--csv", args.csv}, {"--html", args.html}});
+  const bool report_to_stdout = wd::cli::any_to_stdout(reports);
+  // Nothing is opened before every destination is known not to be an input.
+  wd::cli::refuse_reports_over_inputs(reports, wd::formats::model_path_files(args.a));
+  wd::cli::refuse_reports_over_inputs(reports, wd::formats::model_path_files(args.b));
+  opt.cancel = wd::cli::install_interrupt_handlers();
 
   const wd::Model a = wd::open_model(args.a);
   const wd::Model b = wd::open_model(args.b);
+  // Shards and external data are known once the models are open; their
+  // tensor bytes are not read yet.
+  wd::cli::refuse_reports_over_inputs(reports, wd::formats::model_input_files(a));
+  wd::cli::refuse_reports_over_inputs(reports, wd::formats::model_input_files(b));
+  wd::throw_if_cancelled(opt.cancel);
   std::optional<wd::ProgressLine> progress;
   if (args.progress == "always" || (args.progress == "auto" && isatty(STDERR_FILENO))) {
     progress.emplace(stderr);
@@ -80,22 +92,22 @@ int run(const CliArgs& args) {
   }
   wd::DiffResult result = wd::diff_models(a, b, opt);
   progress.reset();  // ends the progress line before anything else is printed
-  for (const auto& n : result.notices) std::cerr << "weightdiff: " << n << '\n';
+  for (const auto& n : result.notices) std::cerr << "weightdiff: " << wd::printable(n) << '\n';
   wd::apply_gates(result, gates);
 
   wd::ReportContext ctx{&a, &b, &result, &opt, args.fail_if};
-  if (!args.json.empty())
-    write_report(args.json, [&](std::ostream& out) { wd::write_json(out, ctx); });
-  if (!args.csv.empty())
-    write_report(args.csv, [&](std::ostream& out) { wd::write_csv(out, ctx); });
-  if (!args.html.empty())
-    write_report(args.html, [&](std::ostream& out) { wd::write_html(out, ctx); });
+  for (const auto& r : reports)
+    write_report(r.path, [&](std::ostream& out) {
+      if (r.option == "--json") wd::write_json(out, ctx);
+      else if (r.option == "--csv") wd::write_csv(out, ctx);
+      else wd::write_html(out, ctx);
+    }, opt.cancel);
   if (!args.quiet && !report_to_stdout) {
     wd::TableOptions t;
     t.top = static_cast<size_t>(args.top);
     t.sort = args.sort;
     t.color = want_color(args.color);
-    wd::print_table(std::cout, ctx, t);
+    wd::cli::write_to_stdout("the table", [&](std::ostream& out) { wd::print_table(out, ctx, t); });
   }
   return wd::exit_code(result, !gates.empty());
 }
@@ -103,6 +115,7 @@ int run(const CliArgs& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  wd::cli::reserve_closed_std_fds();
   if (argc > 1 && std::string_view(argv[1]) == "inspect")
     return wd::cli::inspect_command(argc - 1, argv + 1);
   CliArgs args;

@@ -6,7 +6,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <new>
+#include <string_view>
 
+#include "cli/interrupt.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/report.hpp"
 
@@ -35,6 +38,23 @@ bool want_color(const std::string& mode) {
          !(term && std::string(term) == "dumb");
 }
 
+namespace {
+
+// The error line is the last line on stderr (SPEC §6): printable, and
+// bounded whatever a file or an option put into it.
+std::string one_line(std::string_view text) {
+  constexpr size_t kMax = 8192;
+  std::string line = printable(text);
+  if (line.size() > kMax) {
+    size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+    line = line.substr(0, cut) + "… (" + std::to_string(text.size()) + " bytes)";
+  }
+  return line;
+}
+
+}  // namespace
+
 int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& run) {
   try {
     app.parse(argc, argv);
@@ -45,16 +65,23 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int(
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "weightdiff: error: " << e.what() << '\n';
+    std::cerr << "weightdiff: error: " << one_line(e.what()) << '\n';
     return 2;
   }
   try {
     return run();
   } catch (const Error& e) {
-    std::cerr << "weightdiff: error: " << printable(e.what()) << '\n';
+    if (e.code() == Errc::cancelled && *interrupt_signal_name() != '\0')
+      std::cerr << "weightdiff: error: interrupted by " << interrupt_signal_name() << '\n';
+    else
+      std::cerr << "weightdiff: error: " << one_line(e.what()) << '\n';
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "weightdiff: error: out of memory (a limit of this machine, not a finding about "
+                 "the models)\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "weightdiff: internal error: " << e.what() << '\n';
+    std::cerr << "weightdiff: internal error: " << one_line(e.what()) << '\n';
     return 2;
   }
 }

@@ -48,6 +48,11 @@ unsigned default_thread_count() {
 
 namespace {
 
+// What the per-pair histograms may hold in all (see check_histogram_budget):
+// the default range fits 1.9M pairs (more than the 1M tensors a model may
+// hold), -1021:1023 about 52k.
+constexpr uint64_t kHistogramBudgetBytes = uint64_t{4} << 30;
+
 std::string dtype_label(const TensorRef& t) {
   return t.unsupported_dtype.empty() ? std::string(dtype_name(t.dtype)) : t.unsupported_dtype;
 }
@@ -161,6 +166,23 @@ void release_batch(const engine::Batch& batch) {
   for (const auto& [file, range] : hull) file->release_touched(range.first, range.second - range.first);
 }
 
+// Every compared pair keeps its histograms (5 arrays of --hist-range bins)
+// until the reports are written. A model of many small tensors with a wide
+// range would need gigabytes for them: refuse it up front with the numbers,
+// not with std::bad_alloc halfway through.
+void check_histogram_budget(const std::vector<TensorDiff>& tensors, const HistRange& hist) {
+  const uint64_t pairs = static_cast<uint64_t>(std::count_if(
+      tensors.begin(), tensors.end(), [](const TensorDiff& d) { return d.status == Status::identical; }));
+  const uint64_t bytes = pairs * static_cast<uint64_t>(hist.bins()) * 5 * sizeof(uint64_t);
+  if (bytes <= kHistogramBudgetBytes) return;
+  throw Error(Errc::usage,
+              "--hist-range " + std::to_string(hist.lo) + ":" + std::to_string(hist.hi) + ": " +
+                  std::to_string(pairs) + " tensor pairs x " + std::to_string(hist.bins()) +
+                  " bins need " + std::to_string(bytes >> 20) + " MiB of histograms (limit " +
+                  std::to_string(kHistogramBudgetBytes >> 20) +
+                  " MiB): narrow the range (default -40:16)");
+}
+
 // --structure-only: catalogs and metadata only. No backend is made (no
 // device probed) and no tensor byte is read, so it takes the same time on a
 // terabyte checkpoint as on a toy one.
@@ -193,10 +215,12 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   // subnormals and overflowing differences then always count as under/over.
   if (opt.hist.lo >= opt.hist.hi || opt.hist.lo < -1021 || opt.hist.hi > 1023)
     throw Error(Errc::usage, "--hist-range must be LO:HI with -1021 <= LO < HI <= 1023");
+  backend::validate_devices(opt.devices);
   if (opt.structure_only) return diff_structure(a, b, opt, t0);
   const unsigned threads = opt.threads ? opt.threads : default_thread_count();
   std::string notice;
   auto backend = backend::make_backend(opt.backend, threads, opt.devices, &notice);
+  backend->set_cancel(opt.cancel);
 
   const auto entries = match::match_tensors(a, b, opt);
   DiffResult result;
@@ -208,18 +232,20 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
 
+  for (const auto& e : entries) result.tensors.push_back(describe(e));
+  check_histogram_budget(result.tensors, opt.hist);
   std::vector<engine::PlannedPair> pairs;
   std::vector<size_t> tensor_of_pair;
-  for (const auto& e : entries) {
-    result.tensors.push_back(describe(e));
-    TensorDiff& d = result.tensors.back();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const match::Entry& e = entries[i];
+    TensorDiff& d = result.tensors[i];
     if (d.status != Status::identical) continue;
     const Tolerance tol = pair_tolerance(*e.a, *e.b, opt);
     d.atol = tol.atol;
     d.rtol = tol.rtol;
     d.stats.emplace(opt.hist);
     pairs.push_back({e.a, e.b, tol.atol, tol.rtol});
-    tensor_of_pair.push_back(result.tensors.size() - 1);
+    tensor_of_pair.push_back(i);
   }
 
   Progress progress;
@@ -234,6 +260,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   while (planner.next(batch)) {
     partial.assign(batch.tasks.size(), PairStats(opt.hist));
     backend->reduce(batch.tasks, opt.hist, partial);
+    throw_if_cancelled(opt.cancel);  // before merging: `partial` may be incomplete
     for (size_t i = 0; i < batch.tasks.size(); ++i) {  // chunk order: deterministic
       TensorDiff& d = result.tensors[tensor_of_pair[batch.pair_of_task[i]]];
       d.stats->merge(partial[i]);

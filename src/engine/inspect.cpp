@@ -85,6 +85,8 @@ InspectResult inspect_model(const Model& model, const InspectOptions& opt) {
   d.hist = opt.hist;
   d.threads = opt.threads;
   d.backend = opt.backend;
+  d.devices = opt.devices;
+  d.cancel = opt.cancel;
   if (opt.on_progress) {
     // The engine counts both sides' bytes; the user reads this model once.
     d.on_progress = [&opt](const Progress& p) {

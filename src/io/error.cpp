@@ -24,6 +24,7 @@ const char* errc_name(Errc code) noexcept {
     case Errc::unsupported: return "unsupported";
     case Errc::backend: return "backend";
     case Errc::changed: return "changed";
+    case Errc::cancelled: return "cancelled";
   }
   return "unknown";
 }

@@ -38,6 +38,10 @@ class MappedFile {
   void check_unchanged() const;
   uint64_t size() const noexcept { return size_; }
   const std::string& display_path() const noexcept { return display_; }
+  // The identity of the file opened (0 for in-memory bytes): a report
+  // destination with the same device and inode would overwrite it.
+  uint64_t device() const noexcept { return device_; }
+  uint64_t inode() const noexcept { return inode_; }
 
   // Drops the whole pages inside [offset, offset+length) from this process's
   // resident set; the page cache keeps them, so a later read is still cheap.

@@ -2,6 +2,9 @@
 #include "weightdiff/progress.hpp"
 
 #include <cstdio>
+#include <string>
+
+#include "weightdiff/report.hpp"
 
 namespace weightdiff {
 
@@ -22,9 +25,17 @@ void ProgressLine::update(const Progress& p) {
   const double pct = p.bytes_total ? 100.0 * static_cast<double>(p.bytes_done) /
                                          static_cast<double>(p.bytes_total)
                                    : 100.0;
+  // A tensor name is file content: no escape sequence reaches the terminal,
+  // and the line stays one line.
+  std::string name = printable(p.current);
+  if (name.size() > 80) {
+    size_t cut = 80;  // at a UTF-8 boundary
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+    name = name.substr(0, cut) + "…";
+  }
   std::fprintf(out_, "\r\033[K%5.1f%%  %.2f/%.2f GB  %.2f GB/s  ETA %.0fs  %s", pct,
                static_cast<double>(p.bytes_done) / 1e9, static_cast<double>(p.bytes_total) / 1e9,
-               rate / 1e9, rate > 0 ? left / rate : 0.0, p.current.c_str());
+               rate / 1e9, rate > 0 ? left / rate : 0.0, name.c_str());
   std::fflush(out_);
   shown_ = true;
 }

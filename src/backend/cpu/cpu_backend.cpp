@@ -31,7 +31,8 @@ class CpuBackend final : public Backend {
     arena_.execute([&] {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, tasks.size(), 1),
                         [&](const tbb::blocked_range<size_t>& r) {
-                          for (size_t i = r.begin(); i != r.end(); ++i) out[i] = run(tasks[i], hist);
+                          for (size_t i = r.begin(); i != r.end(); ++i)
+                            if (!cancelled()) out[i] = run(tasks[i], hist);
                         });
     });
   }

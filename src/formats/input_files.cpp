@@ -1,0 +1,50 @@
+#include "formats/input_files.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <set>
+#include <utility>
+
+#include "io/mapped_file.hpp"
+
+namespace fs = std::filesystem;
+
+namespace weightdiff::formats {
+namespace {
+
+bool is_model_file_name(const std::string& name) {
+  return name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json") ||
+         name.ends_with(".onnx") || name.ends_with(".json");
+}
+
+void add_if_regular(const std::string& path, std::vector<InputFile>& out) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    out.push_back({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), path});
+}
+
+}  // namespace
+
+std::vector<InputFile> model_path_files(const std::string& path) {
+  std::vector<InputFile> out;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    add_if_regular(path, out);
+    return out;
+  }
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
+    if (is_model_file_name(it->path().filename().string())) add_if_regular(it->path().string(), out);
+  return out;
+}
+
+std::vector<InputFile> model_input_files(const Model& m) {
+  std::vector<InputFile> out = model_path_files(m.path);
+  std::set<const MappedFile*> seen;
+  for (const auto& t : m.tensors)
+    if (t.file && t.file->inode() != 0 && seen.insert(t.file.get()).second)
+      out.push_back({t.file->device(), t.file->inode(), t.file->display_path()});
+  return out;
+}
+
+}  // namespace weightdiff::formats
