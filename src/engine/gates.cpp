@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cctype>
 #include <cstdlib>
-#include <regex>
+#include <optional>
+#include <string_view>
 
+#include "io/excerpt.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/report.hpp"
 
@@ -23,30 +26,81 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// The gate grammar, ^\s*(global\.)?([A-Za-z_][A-Za-z_0-9]*)\s*(<=|>=|<|>)\s*(\S+)\s*$,
+// scanned by hand: std::regex recurses once per character, so a long metric,
+// value or run of spaces overflowed the stack. Every step is one pass.
+struct GateParts {
+  bool global = false;
+  std::string_view metric, op, value;
+};
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+bool is_ident(char c) { return is_ident_start(c) || std::isdigit(static_cast<unsigned char>(c)) != 0; }
+
+std::optional<GateParts> scan_gate(std::string_view s) {
+  GateParts g;
+  size_t i = 0;
+  const auto skip_spaces = [&] {
+    while (i < s.size() && is_space(s[i])) ++i;
+  };
+  skip_spaces();
+  if (s.substr(i).starts_with("global.")) {
+    g.global = true;
+    i += 7;
+  }
+  const size_t m = i;
+  if (i == s.size() || !is_ident_start(s[i])) return std::nullopt;
+  while (i < s.size() && is_ident(s[i])) ++i;
+  g.metric = s.substr(m, i - m);
+  skip_spaces();
+  if (i == s.size() || (s[i] != '<' && s[i] != '>')) return std::nullopt;
+  const size_t op_at = i;
+  size_t op_len = i + 1 < s.size() && s[i + 1] == '=' ? 2 : 1;
+  i += op_len;
+  skip_spaces();
+  size_t v = i;
+  while (i < s.size() && !is_space(s[i])) ++i;
+  if (i == v) {
+    if (op_len == 1) return std::nullopt;
+    // As the regex backtracked: "x<=" is "<" with the value "=".
+    op_len = 1;
+    v = op_at + 1;
+    i = v + 1;
+  }
+  g.op = s.substr(op_at, op_len);
+  g.value = s.substr(v, i - v);
+  skip_spaces();
+  if (i != s.size()) return std::nullopt;
+  return g;
+}
+
 }  // namespace
 
 Gate parse_gate(const std::string& text) {
-  static const std::regex re(R"(^\s*(global\.)?([A-Za-z_][A-Za-z_0-9]*)\s*(<=|>=|<|>)\s*(\S+)\s*$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, re))
-    throw Error(Errc::usage, "--fail-if '" + text + "': expected 'METRIC OP VALUE' with OP one of < <= > >=");
+  const auto m = scan_gate(text);
+  if (!m)
+    throw Error(Errc::usage, "--fail-if '" + io::excerpt(text) +
+                                 "': expected 'METRIC OP VALUE' with OP one of < <= > >=");
   Gate g;
   g.text = text;
-  g.global = m[1].matched;
-  g.metric = m[2];
-  g.op = m[3];
-  const std::string value = m[4];
+  g.global = m->global;
+  // (Built as new strings: GCC 12's -Wrestrict misfires on assigning a view.)
+  g.metric = std::string(m->metric);
+  g.op = std::string(m->op);
+  const std::string value(m->value);
   char* end = nullptr;
   g.value = std::strtod(value.c_str(), &end);
   if (end == value.c_str() || *end != '\0' || std::isnan(g.value))
-    throw Error(Errc::usage, "--fail-if '" + text + "': '" + value + "' is not a number");
+    throw Error(Errc::usage, "--fail-if '" + io::excerpt(text) + "': '" + io::excerpt(value) +
+                                 "' is not a number");
   const bool known =
       g.global ? contains(numeric_field_names(summary_numeric_fields(Summary{})), g.metric)
                : contains(numeric_tensor_metrics(), g.metric);
   if (!known)
-    throw Error(Errc::usage, "--fail-if '" + text + "': unknown " +
+    throw Error(Errc::usage, "--fail-if '" + io::excerpt(text) + "': unknown " +
                                  std::string(g.global ? "summary" : "per-tensor") + " metric '" +
-                                 g.metric + "'");
+                                 io::excerpt(g.metric) + "'");
   return g;
 }
 

@@ -7,7 +7,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "formats/limits.hpp"
 #include "formats/onnx_tensor.hpp"
@@ -40,11 +42,19 @@ std::string field_string(const std::byte* base, const wire::Field& f) {
 
 // Walks a graph and its subgraphs, collecting every tensor with the scope
 // it was found in ("" for the main graph, "if_3.then_branch/" below).
+//
+// Scopes are kept as a tree of pieces (a node's label, then each of its
+// graph attributes), not as one string per tensor or per graph: an If node
+// with a 1 MB name and 2,000 initializers in its branches would otherwise
+// hold 2,000 copies of that name (2 GB from a 1 MB file). Each piece is
+// bytes of the file, so the tree is a small multiple of the file's size.
 class GraphWalker {
  public:
-  GraphWalker(OnnxModelFiles& files, std::vector<TensorRef>& out) : files_(files), out_(out) {}
+  GraphWalker(OnnxModelFiles& files, std::vector<TensorRef>& out) : files_(files), out_(out) {
+    scopes_.push_back({0, {}, 0});  // the main graph
+  }
 
-  void graph(wire::Span span, int depth, const std::string& scope) {
+  void graph(wire::Span span, int depth, size_t scope) {
     if (depth > kMaxGraphDepth)
       throw Error(Errc::malformed, "subgraphs nested more than " + std::to_string(kMaxGraphDepth) + " deep",
                   files_.path);
@@ -69,21 +79,52 @@ class GraphWalker {
   // one place keeps it in the main graph and gets its scope prefixed in
   // subgraphs (sibling If branches may each hold a `w`). Duplicates left in
   // the main graph are a conflict (open_model).
+  // A qualified name over the name limit is refused before it is built.
   void qualify_duplicates() {
     std::unordered_map<std::string, size_t> uses;
     for (const auto& t : out_) ++uses[t.name];
-    for (size_t i = 0; i < out_.size(); ++i)
-      if (!scopes_[i].empty() && uses[out_[i].name] > 1) out_[i].name = scopes_[i] + out_[i].name;
+    for (size_t i = 0; i < out_.size(); ++i) {
+      const size_t scope = scope_of_[i];
+      if (scope == 0 || uses[out_[i].name] <= 1) continue;
+      const uint64_t length = scopes_[scope].length + out_[i].name.size();
+      if (length > kMaxTensorName)
+        throw Error(Errc::malformed,
+                    "tensor name of " + std::to_string(length) + " bytes, longer than 16 KiB", files_.path,
+                    scope_text(scope, 64) + "...");
+      out_[i].name = scope_text(scope, kMaxTensorName) + out_[i].name;
+    }
   }
 
  private:
-  void add(TensorRef t, const std::string& scope) {
+  struct Scope {
+    size_t parent;
+    std::string piece;  // what this scope appends to its parent's text
+    uint64_t length;    // of the whole text, root to here
+  };
+
+  size_t add_scope(size_t parent, std::string piece) {
+    const uint64_t length = scopes_[parent].length + piece.size();  // both bounded by the file size
+    scopes_.push_back({parent, std::move(piece), length});
+    return scopes_.size() - 1;
+  }
+
+  // The first `max` bytes of a scope's text.
+  std::string scope_text(size_t scope, size_t max) const {
+    std::vector<size_t> chain;  // at most 2 * kMaxGraphDepth + 1 long
+    for (size_t s = scope; s != 0; s = scopes_[s].parent) chain.push_back(s);
+    std::string text;
+    for (auto it = chain.rbegin(); it != chain.rend() && text.size() < max; ++it)
+      text.append(scopes_[*it].piece, 0, max - text.size());
+    return text;
+  }
+
+  void add(TensorRef t, size_t scope) {
     if (out_.size() >= kMaxTensors)
       throw Error(Errc::unsupported,
                   "holds more than " + std::to_string(kMaxTensors) + " tensors; at most that many per model are supported",
                   files_.path);
     out_.push_back(std::move(t));
-    scopes_.push_back(scope);
+    scope_of_.push_back(scope);
   }
 
   const std::byte* base() const { return files_.model->data(); }
@@ -96,7 +137,7 @@ class GraphWalker {
   }
 
   // Subgraphs of every node; the tensor of a Constant node, named by its output.
-  void node(wire::Span span, int depth, const std::string& scope, size_t index) {
+  void node(wire::Span span, int depth, size_t scope, size_t index) {
     std::string op_type, domain, output, name;
     bool has_output = false;
     std::vector<wire::Span> attributes;
@@ -118,16 +159,17 @@ class GraphWalker {
     const bool constant = op_type == "Constant" && (domain.empty() || domain == "ai.onnx");
     // Subgraph scope: the node's name, or its op type and place in the graph.
     // (Built with append: GCC 12's -Wrestrict misfires on chained operator+.)
-    std::string label = scope;
+    std::string label;
     if (name.empty()) label.append(op_type).append("#").append(std::to_string(index));
-    else label.append(name);
+    else label = std::move(name);
     label.append(".");
+    std::optional<size_t> node_scope;  // made for the node's first subgraph
     for (const auto& a : attributes)
-      attribute(a, depth, scope, label, constant && !output.empty() ? &output : nullptr);
+      attribute(a, depth, scope, label, node_scope, constant && !output.empty() ? &output : nullptr);
   }
 
-  void attribute(wire::Span span, int depth, const std::string& scope, const std::string& label,
-                 const std::string* constant_output) {
+  void attribute(wire::Span span, int depth, size_t scope, const std::string& label,
+                 std::optional<size_t>& node_scope, const std::string* constant_output) {
     std::string name;
     std::vector<wire::Field> fields;  // the value-bearing ones, in order
     std::vector<wire::Span> graphs;   // walked once the attribute's name is known
@@ -147,11 +189,11 @@ class GraphWalker {
         fields.push_back(f);
       }
     }
+    if (!graphs.empty() && !node_scope) node_scope = add_scope(scope, label);
     for (size_t k = 0; k < graphs.size(); ++k) {
-      std::string sub = label;
-      sub.append(name);
+      std::string sub = name;
       if (graphs.size() > 1) sub.append(".").append(std::to_string(k));
-      graph(graphs[k], depth + 1, sub.append("/"));
+      graph(graphs[k], depth + 1, add_scope(*node_scope, sub.append("/")));
     }
     if (constant_output != nullptr) constant(name, span, fields, *constant_output, scope);
   }
@@ -159,7 +201,7 @@ class GraphWalker {
   // Constant's one value attribute: value, sparse_value, value_float(s),
   // value_int(s); strings are listed as unsupported.
   void constant(const std::string& attr, wire::Span span, const std::vector<wire::Field>& fields,
-                const std::string& output, const std::string& scope) {
+                const std::string& output, size_t scope) {
     const auto last = [&](uint32_t number) -> const wire::Field* {
       const wire::Field* found = nullptr;
       for (const auto& f : fields)
@@ -250,7 +292,8 @@ class GraphWalker {
 
   OnnxModelFiles& files_;
   std::vector<TensorRef>& out_;
-  std::vector<std::string> scopes_;  // parallel to out_
+  std::vector<Scope> scopes_;     // [0] is the main graph
+  std::vector<size_t> scope_of_;  // parallel to out_
 };
 
 void add_metadata(const onnx::ModelProto& m, std::map<std::string, std::string>& meta) {
@@ -312,7 +355,7 @@ Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path)
   add_metadata(proto, m.metadata);
   if (graph) {
     GraphWalker walker(files, m.tensors);
-    walker.graph(*graph, 0, "");
+    walker.graph(*graph, 0, 0);
     walker.qualify_duplicates();
   }
   file->release_touched(0, file->size());  // whatever parsing left mapped

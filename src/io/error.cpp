@@ -1,5 +1,7 @@
 #include "weightdiff/error.hpp"
 
+#include "io/excerpt.hpp"
+
 namespace weightdiff {
 namespace {
 
@@ -7,7 +9,9 @@ std::string compose(const std::string& what, const std::string& file,
                     const std::string& tensor) {
   std::string line;
   if (!file.empty()) line += file + ": ";
-  if (!tensor.empty()) line += "tensor '" + tensor + "': ";
+  // Names come from the file and may be 16 KiB long legally (and longer in
+  // a file refused for it): the line quotes an excerpt.
+  if (!tensor.empty()) line += "tensor '" + io::excerpt(tensor) + "': ";
   line += what;
   return line;
 }

@@ -62,6 +62,38 @@ TEST(ParseGate, MalformedIsAUsageError) {
   }
 }
 
+// A long metric, value or run of spaces crashed the regex parser (one stack
+// frame per character); the scanner is linear and the message quotes an
+// excerpt of the gate.
+TEST(ParseGate, HugeGatesAreAUsageErrorWithAShortMessage) {
+  const std::string big(10'000'000, 'x');
+  const std::string spaces(10'000'000, ' ');
+  for (const std::string& text :
+       {big + "<1", "cosine<" + std::string(10'000'000, '9') + "x", "cosine<" + big,
+        spaces + "cosine" + spaces + "<" + spaces + "1" + spaces + "2", spaces,
+        "global." + big + ">1"}) {
+    const std::string line = expect_error([&] { weightdiff::parse_gate(text); }, Errc::usage, {"--fail-if '"});
+    EXPECT_LT(line.size(), 700u);
+  }
+  // Long but valid: spaces everywhere, a long number.
+  const auto g = weightdiff::parse_gate(spaces + "cosine" + spaces + "<" + spaces + "0." +
+                                        std::string(100'000, '9') + spaces);
+  EXPECT_EQ(g.metric, "cosine");
+  EXPECT_EQ(g.value, 1.0);
+}
+
+TEST(ParseGate, MessagesNameWhatIsWrong) {
+  expect_error([] { weightdiff::parse_gate("cosine=1"); }, Errc::usage,
+               {"--fail-if 'cosine=1': expected 'METRIC OP VALUE' with OP one of < <= > >="});
+  expect_error([] { weightdiff::parse_gate("cosine<abc"); }, Errc::usage,
+               {"--fail-if 'cosine<abc': 'abc' is not a number"});
+  expect_error([] { weightdiff::parse_gate("cosine<="); }, Errc::usage,
+               {"--fail-if 'cosine<=': '=' is not a number"});
+  expect_error([] { weightdiff::parse_gate("global.foo<1"); }, Errc::usage,
+               {"--fail-if 'global.foo<1': unknown summary metric 'foo'"});
+  EXPECT_EQ(weightdiff::parse_gate("\tcosine\n>=\v+0x10\f").value, 16.0);
+}
+
 TEST(ParseGate, UnknownOrNonNumericMetricIsAUsageError) {
   for (const char* text : {"foo<1", "global.foo<1", "name<1", "name_b<1", "status<1",
                            "dtype_a<1", "shape_a<1", "max_abs_index<1", "failed<1",
