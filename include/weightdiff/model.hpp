@@ -1,6 +1,7 @@
 // A model is a catalog of tensors plus free-form metadata, opened from a path.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,5 +20,21 @@ struct Model {
 
 // Detects the format from content and opens it. Throws weightdiff::Error.
 Model open_model(const std::string& path);
+
+// A file a run reads, by identity (device + inode): a report written over
+// one would destroy an input (SPEC §8), so writers refuse such a destination.
+struct InputFile {
+  uint64_t device = 0, inode = 0;
+  std::string display;  // as messages name it
+};
+
+// Before opening: `path` itself when it is a file; for a folder, every
+// regular file directly inside it that a loader may read (indexes, shards,
+// ONNX models, JSON). Links are followed. No file is opened.
+std::vector<InputFile> model_path_files(const std::string& path);
+
+// Once open: model_path_files(m.path) and every file that holds bytes of
+// one of m's tensors (shards, external data).
+std::vector<InputFile> model_input_files(const Model& m);
 
 }  // namespace weightdiff

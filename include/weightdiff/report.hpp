@@ -57,8 +57,8 @@ struct TableOptions {
 // Throws Error(usage) for an unknown sort metric.
 void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions& opt);
 
-// Text from model files made safe for a terminal: control bytes (ANSI
-// escapes, newlines) become '?'.
+// Text from model files made safe for a terminal: control characters (C0
+// such as ESC and newline, DEL, C1) and bytes that break UTF-8 become '?'.
 std::string printable(std::string_view text);
 
 // Validates a --sort metric name. Throws Error(usage).

@@ -75,7 +75,5 @@ std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
 // build: a script that passes one must not depend on the machine it runs on.
 void validate_devices(const std::string& devices);
 
-// Backends compiled into this build, e.g. "cpu" or "cpu, cuda".
-std::string compiled_backends();
 
 }  // namespace weightdiff::backend

@@ -1,5 +1,6 @@
 #include "backend/backend.hpp"
 #include "backend/cuda/launch_plan.hpp"
+#include "weightdiff/version.hpp"
 #include "weightdiff/error.hpp"
 
 #ifdef WEIGHTDIFF_WITH_CUDA
@@ -8,13 +9,6 @@
 
 namespace weightdiff::backend {
 
-std::string compiled_backends() {
-#ifdef WEIGHTDIFF_WITH_CUDA
-  return "cpu, cuda";
-#else
-  return "cpu";
-#endif
-}
 
 void validate_devices(const std::string& devices) { (void)cuda::parse_device_list(devices); }
 
@@ -55,3 +49,15 @@ std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
 }
 
 }  // namespace weightdiff::backend
+
+namespace weightdiff {
+
+std::string compiled_backends() {
+#ifdef WEIGHTDIFF_WITH_CUDA
+  return "cpu, cuda";
+#else
+  return "cpu";
+#endif
+}
+
+}  // namespace weightdiff

@@ -46,11 +46,11 @@ int run(const InspectArgs& args) {
       report_requests({{"--json", args.json}, {"--csv", args.csv}});
   const bool report_to_stdout = any_to_stdout(reports);
   // Nothing is opened before every destination is known not to be an input.
-  refuse_reports_over_inputs(reports, formats::model_path_files(args.model));
+  refuse_reports_over_inputs(reports, model_path_files(args.model));
   opt.cancel = install_interrupt_handlers();
 
   const Model model = open_model(args.model);
-  refuse_reports_over_inputs(reports, formats::model_input_files(model));
+  refuse_reports_over_inputs(reports, model_input_files(model));
   throw_if_cancelled(opt.cancel);
   std::optional<ProgressLine> progress;
   if (args.progress == "always" || (args.progress == "auto" && isatty(STDERR_FILENO))) {

@@ -6,13 +6,12 @@
 #include <cstdio>
 #include <iostream>
 
-#include "backend/backend.hpp"
 #include "cli/inspect_command.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/options.hpp"
 #include "cli/report_file.hpp"
 #include "cli/std_streams.hpp"
-#include "formats/input_files.hpp"
+#include "weightdiff/model.hpp"
 #include "weightdiff/diff.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/gates.hpp"
@@ -74,16 +73,16 @@ int run(const CliArgs& args) {
       {{"--json", args.json}, {"--csv", args.csv}, {"--html", args.html}});
   const bool report_to_stdout = wd::cli::any_to_stdout(reports);
   // Nothing is opened before every destination is known not to be an input.
-  wd::cli::refuse_reports_over_inputs(reports, wd::formats::model_path_files(args.a));
-  wd::cli::refuse_reports_over_inputs(reports, wd::formats::model_path_files(args.b));
+  wd::cli::refuse_reports_over_inputs(reports, wd::model_path_files(args.a));
+  wd::cli::refuse_reports_over_inputs(reports, wd::model_path_files(args.b));
   opt.cancel = wd::cli::install_interrupt_handlers();
 
   const wd::Model a = wd::open_model(args.a);
   const wd::Model b = wd::open_model(args.b);
   // Shards and external data are known once the models are open; their
   // tensor bytes are not read yet.
-  wd::cli::refuse_reports_over_inputs(reports, wd::formats::model_input_files(a));
-  wd::cli::refuse_reports_over_inputs(reports, wd::formats::model_input_files(b));
+  wd::cli::refuse_reports_over_inputs(reports, wd::model_input_files(a));
+  wd::cli::refuse_reports_over_inputs(reports, wd::model_input_files(b));
   wd::throw_if_cancelled(opt.cancel);
   std::optional<wd::ProgressLine> progress;
   if (args.progress == "always" || (args.progress == "auto" && isatty(STDERR_FILENO))) {
@@ -124,7 +123,7 @@ int main(int argc, char** argv) {
              "NaN/Inf scan; see weightdiff inspect --help)");
   app.set_version_flag("--version",
                        std::string("weightdiff ") + wd::kVersion +
-                           " (backends: " + wd::backend::compiled_backends() + ")");
+                           " (backends: " + wd::compiled_backends() + ")");
   app.add_option("A", args.a, "reference model (file or folder)")->required();
   app.add_option("B", args.b, "candidate model (file or folder)")->required();
   app.add_option("--backend", args.backend, "auto | cpu | cuda")

@@ -146,7 +146,7 @@ bool any_to_stdout(const std::vector<ReportRequest>& reports) {
 }
 
 void refuse_reports_over_inputs(const std::vector<ReportRequest>& reports,
-                                const std::vector<formats::InputFile>& inputs) {
+                                const std::vector<InputFile>& inputs) {
   for (const auto& r : reports) {
     struct stat st {};
     if (r.path.empty() || r.path == "-" || ::stat(r.path.c_str(), &st) != 0) continue;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "formats/input_files.hpp"
+#include "weightdiff/model.hpp"
 #include "weightdiff/cancel.hpp"
 
 namespace weightdiff::cli {
@@ -26,7 +26,7 @@ bool any_to_stdout(const std::vector<ReportRequest>& reports);
 // `inputs` (the same device and inode, so through links and hard links
 // too). A destination that does not exist yet is no input.
 void refuse_reports_over_inputs(const std::vector<ReportRequest>& reports,
-                                const std::vector<formats::InputFile>& inputs);
+                                const std::vector<InputFile>& inputs);
 
 // True when the report goes to this process's stdout: "-", or a path that
 // names the file stdout is open on (/dev/stdout, /dev/fd/1, the log a shell

@@ -1,16 +1,14 @@
-#include "formats/input_files.hpp"
-
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <set>
-#include <utility>
 
 #include "io/mapped_file.hpp"
+#include "weightdiff/model.hpp"
 
 namespace fs = std::filesystem;
 
-namespace weightdiff::formats {
+namespace weightdiff {
 namespace {
 
 bool is_model_file_name(const std::string& name) {
@@ -47,4 +45,4 @@ std::vector<InputFile> model_input_files(const Model& m) {
   return out;
 }
 
-}  // namespace weightdiff::formats
+}  // namespace weightdiff

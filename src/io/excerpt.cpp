@@ -3,10 +3,7 @@
 #include <cstdint>
 
 namespace weightdiff::io {
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i] (2 to 4), or 0.
-size_t utf8_sequence(std::string_view s, size_t i) {
+size_t utf8_sequence_length(std::string_view s, size_t i) noexcept {
   const auto c = static_cast<unsigned char>(s[i]);
   size_t len;
   uint32_t cp;
@@ -23,12 +20,17 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
                         (len == 4 && cp < 0x10000);
   if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  // C1 controls (U+0080..U+009F) move a terminal as C0 ones do.
-  if (cp < 0xA0) return 0;
   return len;
 }
 
-}  // namespace
+size_t printable_char_length(std::string_view s, size_t i) noexcept {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return c >= 0x20 && c < 0x7F ? 1 : 0;
+  const size_t len = utf8_sequence_length(s, i);
+  // C1 controls are U+0080..U+009F: C2 80 .. C2 9F.
+  if (len == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) return 0;
+  return len;
+}
 
 std::string excerpt(std::string_view text, size_t max) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -39,9 +41,7 @@ std::string excerpt(std::string_view text, size_t max) {
     char escaped[4];
     std::string_view piece;
     size_t consumed = 1;
-    if (c >= 0x20 && c < 0x7F) {
-      piece = text.substr(i, 1);
-    } else if (const size_t len = c >= 0x80 ? utf8_sequence(text, i) : 0; len != 0) {
+    if (const size_t len = printable_char_length(text, i); len != 0) {
       piece = text.substr(i, len);
       consumed = len;
     } else {

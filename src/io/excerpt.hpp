@@ -9,6 +9,16 @@
 
 namespace weightdiff::io {
 
+// Length (2 to 4) of the well-formed UTF-8 sequence that starts at s[i]
+// (no overlong forms, surrogates or code points past U+10FFFF), 0 if none
+// does. ASCII bytes are not sequences here: 0 for them too.
+size_t utf8_sequence_length(std::string_view s, size_t i) noexcept;
+
+// Whether the text can reach a terminal as it is: well-formed UTF-8 with no
+// C0 control, DEL or C1 control (U+0080..U+009F, which terminals obey too).
+// Returns the length of the printable character at s[i], 0 if it is not one.
+size_t printable_char_length(std::string_view s, size_t i) noexcept;
+
 // Longest excerpt of file content in a message, in bytes.
 inline constexpr size_t kMaxExcerpt = 200;
 

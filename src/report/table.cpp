@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "io/excerpt.hpp"
 #include "report/number_text.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/report.hpp"
@@ -66,9 +67,19 @@ std::string metadata_value(const std::optional<std::string>& v) {
 }  // namespace
 
 std::string printable(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const size_t len = io::printable_char_length(text, i);
+    if (len == 0) {
+      out += '?';
+      // One '?' per character: a C1 control is two bytes.
+      i += std::max<size_t>(1, io::utf8_sequence_length(text, i));
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
   return out;
 }
 

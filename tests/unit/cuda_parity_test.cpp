@@ -162,7 +162,7 @@ TEST(CudaSelection, AutoAndExplicit) {
     EXPECT_FALSE(notice.empty());
     EXPECT_NE(why.find("cuda"), std::string::npos) << why;
   }
-  EXPECT_EQ(backend::compiled_backends().find("cuda") != std::string::npos,
+  EXPECT_EQ(weightdiff::compiled_backends().find("cuda") != std::string::npos,
 #ifdef WEIGHTDIFF_WITH_CUDA
             true
 #else

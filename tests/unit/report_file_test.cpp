@@ -102,7 +102,7 @@ TEST_F(FileTest, CancelWhileWritingIsCancelledAndLeavesNoFile) {
 TEST_F(FileTest, ReportOverAnInputIsAUsageErrorNamingBoth) {
   write_bytes(file("model.safetensors"), "model bytes");
   fs::create_symlink(file("model.safetensors"), file("link.json"));
-  const auto inputs = weightdiff::formats::model_path_files(path("model.safetensors"));
+  const auto inputs = weightdiff::model_path_files(path("model.safetensors"));
   ASSERT_EQ(inputs.size(), 1u);
   try {
     weightdiff::cli::refuse_reports_over_inputs({{"--json", path("link.json")}}, inputs);
