@@ -43,8 +43,7 @@ class Pool {
 SafetensorsFile open_shard(const fs::path& dir, const std::string& dir_display,
                            const std::string& rel, const std::vector<fs::path>& roots) {
   const std::string display = join_display(dir_display, rel);
-  io::check_contained(dir / rel, roots, display);
-  return parse_safetensors(MappedFile::open((dir / rel).string(), display));
+  return parse_safetensors(MappedFile::open_within((dir / rel).string(), roots, display));
 }
 
 }  // namespace

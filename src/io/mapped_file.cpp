@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "io/open_checked.hpp"
 #include "weightdiff/error.hpp"
 
 namespace weightdiff {
@@ -18,27 +19,24 @@ uint64_t page_size() {
   return size;
 }
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
                                                    const std::string& display) {
-  Fd f;
-  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
-  // refused as not a regular file); it changes nothing for regular files.
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (f.fd < 0) throw Error(Errc::io, std::string("cannot open: ") + std::strerror(errno), display);
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0)
-    throw Error(Errc::io, std::string("cannot stat: ") + std::strerror(errno), display);
-  if (!S_ISREG(st.st_mode)) throw Error(Errc::io, "not a regular file", display);
+  const io::OpenedFile f = io::open_regular(path, nullptr, display);
+  return map_opened(path, f.fd.get(), f.st, display);
+}
 
+std::shared_ptr<const MappedFile> MappedFile::open_within(const std::string& path,
+                                                          const std::vector<std::filesystem::path>& roots,
+                                                          const std::string& display) {
+  const io::OpenedFile f = io::open_regular(path, &roots, display);
+  return map_opened(path, f.fd.get(), f.st, display);  // the descriptor checked, not the path again
+}
+
+std::shared_ptr<const MappedFile> MappedFile::map_opened(const std::string& path, int fd,
+                                                         const struct stat& st,
+                                                         const std::string& display) {
   std::shared_ptr<MappedFile> m(new MappedFile());
   m->path_ = path;
   m->display_ = display;
@@ -47,7 +45,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path,
   m->device_ = st.st_dev;
   m->mtime_ns_ = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   if (m->size_ > 0) {
-    void* p = ::mmap(nullptr, m->size_, PROT_READ, MAP_SHARED, f.fd, 0);
+    void* p = ::mmap(nullptr, m->size_, PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
       throw Error(Errc::io, std::string("cannot map: ") + std::strerror(errno), display);
     m->data_ = static_cast<const std::byte*>(p);

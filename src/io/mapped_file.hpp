@@ -7,9 +7,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
+
+struct stat;
 
 namespace weightdiff {
 
@@ -19,6 +22,13 @@ class MappedFile {
   // messages. Throws Error(io) when it cannot.
   static std::shared_ptr<const MappedFile> open(const std::string& path,
                                                 const std::string& display);
+  // The same for a file a model names (shard, external data): accepted only
+  // when the file opened resolves under one of `roots` (SPEC §7 Links),
+  // checked on the open descriptor (io/open_checked.hpp).
+  // Throws Error(io) or Error(unsafe_path).
+  static std::shared_ptr<const MappedFile> open_within(
+      const std::string& path, const std::vector<std::filesystem::path>& roots,
+      const std::string& display);
   // Bytes decoded from a file into memory (ONNX typed fields stored as
   // varints), served through the same interface as a mapping. `display` is
   // the file they came from. Release and change checks do nothing for them.
@@ -38,6 +48,9 @@ class MappedFile {
   void check_unchanged() const;
   uint64_t size() const noexcept { return size_; }
   const std::string& display_path() const noexcept { return display_; }
+  // The identity recorded at open (0 for bytes in memory).
+  uint64_t device() const noexcept { return device_; }
+  uint64_t inode() const noexcept { return inode_; }
 
   // Drops the whole pages inside [offset, offset+length) from this process's
   // resident set; the page cache keeps them, so a later read is still cheap.
@@ -49,6 +62,9 @@ class MappedFile {
 
  private:
   MappedFile() = default;
+  static std::shared_ptr<const MappedFile> map_opened(const std::string& path, int fd,
+                                                      const struct stat& st,
+                                                      const std::string& display);
   const std::byte* data_ = nullptr;
   uint64_t size_ = 0;
   std::string path_, display_;
