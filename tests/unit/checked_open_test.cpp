@@ -42,7 +42,7 @@ class CheckedOpenTest : public FileTest {
 TEST_F(CheckedOpenTest, LinkOutOfTheRootsIsUnsafe) {
   write_bytes(outside_dir() / "secret.bin", "secret");
   point(model_dir() / "w.bin", outside_dir() / "secret.bin");
-  const auto roots = weightdiff::io::allowed_roots(model_dir());
+  const auto roots = std::make_shared<const std::vector<fs::path>>(weightdiff::io::allowed_roots(model_dir()));
   expect_error([&] { weightdiff::MappedFile::open_within((model_dir() / "w.bin").string(), roots, "w.bin"); },
                Errc::unsafe_path, {"w.bin", "outside the model folder", "secret.bin"});
   // Through a linked folder too: the check is on the file opened, not the name.
@@ -54,7 +54,7 @@ TEST_F(CheckedOpenTest, LinkOutOfTheRootsIsUnsafe) {
 TEST_F(CheckedOpenTest, InsideLinkMissingAndNonRegularKeepTheirErrors) {
   write_bytes(model_dir() / "store" / "in.bin", "inside");
   point(model_dir() / "w.bin", fs::path("store") / "in.bin");
-  const auto roots = weightdiff::io::allowed_roots(model_dir());
+  const auto roots = std::make_shared<const std::vector<fs::path>>(weightdiff::io::allowed_roots(model_dir()));
   const auto f = weightdiff::MappedFile::open_within((model_dir() / "w.bin").string(), roots, "w.bin");
   ASSERT_EQ(f->size(), 6u);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(f->data()), 6), "inside");
