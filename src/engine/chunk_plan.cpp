@@ -2,16 +2,19 @@
 
 #include <algorithm>
 
+#include "io/mapped_file.hpp"
+
 namespace weightdiff::engine {
 
 ChunkPlanner::ChunkPlanner(const std::vector<PlannedPair>& pairs, uint64_t chunk_elements,
-                           uint64_t batch_elements, size_t batch_tasks)
+                           uint64_t batch_elements, size_t batch_tasks, size_t batch_files)
     : pairs_(pairs), chunk_(chunk_elements), batch_elems_(batch_elements),
-      batch_tasks_(batch_tasks) {}
+      batch_tasks_(batch_tasks), batch_files_(batch_files) {}
 
 bool ChunkPlanner::next(Batch& batch) {
   batch.tasks.clear();
   batch.pair_of_task.clear();
+  files_.clear();
   uint64_t elems = 0;
   while (pair_ < pairs_.size() && batch.tasks.size() < batch_tasks_ && elems < batch_elems_) {
     const PlannedPair& p = pairs_[pair_];
@@ -21,6 +24,16 @@ bool ChunkPlanner::next(Batch& batch) {
       offset_ = 0;
       continue;
     }
+    // Files this task adds to the batch; a batch over the bound ends here
+    // (never empty: one task reads at most two files).
+    const MappedFile* add[2] = {nullptr, nullptr};
+    size_t adding = 0;
+    for (const TensorRef* t : {p.a, p.b})
+      if (t->file && t->file->is_file() && !files_.contains(t->file.get()) &&
+          (adding == 0 || add[0] != t->file.get()))
+        add[adding++] = t->file.get();
+    if (adding > 0 && !batch.tasks.empty() && files_.size() + adding > batch_files_) break;
+    for (size_t i = 0; i < adding; ++i) files_.insert(add[i]);
     const uint64_t count = std::min(chunk_, numel - offset_);
     batch.tasks.push_back({p.a, p.b, offset_, count, p.atol, p.rtol});
     batch.pair_of_task.push_back(pair_);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_set>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -18,7 +19,8 @@ struct PlannedPair {
 };
 
 // Consecutive runs of chunk tasks, each bounded in elements and task count
-// (bounds memory for partial results and in-flight pages).
+// (bounds memory for partial results and in-flight pages) and in the files
+// it reads (all of a batch's files are mapped at once: io/mapping_budget).
 struct Batch {
   std::vector<backend::ChunkTask> tasks;
   std::vector<size_t> pair_of_task;  // index into the planned pairs
@@ -27,16 +29,18 @@ struct Batch {
 class ChunkPlanner {
  public:
   ChunkPlanner(const std::vector<PlannedPair>& pairs, uint64_t chunk_elements = kChunkElements,
-               uint64_t batch_elements = uint64_t{64} << 20, size_t batch_tasks = 4096);
+               uint64_t batch_elements = uint64_t{64} << 20, size_t batch_tasks = 4096,
+               size_t batch_files = SIZE_MAX);
   // Fills the next batch; false when every chunk has been handed out.
   bool next(Batch& batch);
 
  private:
   const std::vector<PlannedPair>& pairs_;
   uint64_t chunk_, batch_elems_;
-  size_t batch_tasks_;
+  size_t batch_tasks_, batch_files_;
   size_t pair_ = 0;
   uint64_t offset_ = 0;
+  std::unordered_set<const MappedFile*> files_;  // of the batch being filled
 };
 
 }  // namespace weightdiff::engine

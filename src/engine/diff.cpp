@@ -11,6 +11,7 @@
 #include "backend/backend.hpp"
 #include "engine/chunk_plan.hpp"
 #include "io/mapped_file.hpp"
+#include "io/mapping_budget.hpp"
 #include "match/match.hpp"
 #include "match/prefix_hint.hpp"
 #include "weightdiff/diff.hpp"
@@ -153,6 +154,25 @@ void summarize(DiffResult& r) {
 // touched, shared edge pages included, which the backends must keep while
 // neighbouring chunks are in flight. (Without this a model of many small
 // tensors would stay resident: no tensor covers a whole page.)
+// Maps what a batch reads (again, where the mapping budget unmapped it) for
+// the backend's threads, and keeps it mapped until the batch is done.
+class BatchMappings {
+ public:
+  explicit BatchMappings(const engine::Batch& batch) {
+    std::vector<const MappedFile*> files;
+    for (const auto& t : batch.tasks)
+      for (const TensorRef* side : {t.a, t.b})
+        if (side->file && side->file->is_file()) files.push_back(side->file.get());
+    std::sort(files.begin(), files.end());
+    files.erase(std::unique(files.begin(), files.end()), files.end());
+    pins_.reserve(files.size());
+    for (const MappedFile* f : files) pins_.emplace_back(f);
+  }
+
+ private:
+  std::vector<MappingPin> pins_;
+};
+
 void release_batch(const engine::Batch& batch) {
   std::map<const MappedFile*, std::pair<uint64_t, uint64_t>> hull;  // [begin, end)
   for (const auto& t : batch.tasks)
@@ -254,10 +274,12 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   // wide --hist-range makes each one large (same bits: batches only group).
   const size_t batch_tasks =
       std::clamp<size_t>(4096 * 56 / static_cast<size_t>(opt.hist.bins()), 16, 4096);
-  engine::ChunkPlanner planner(pairs, engine::kChunkElements, uint64_t{64} << 20, batch_tasks);
+  engine::ChunkPlanner planner(pairs, engine::kChunkElements, uint64_t{64} << 20, batch_tasks,
+                               io::mapping_limit());
   engine::Batch batch;
   std::vector<PairStats> partial;
   while (planner.next(batch)) {
+    const BatchMappings mapped(batch);
     partial.assign(batch.tasks.size(), PairStats(opt.hist));
     backend->reduce(batch.tasks, opt.hist, partial);
     throw_if_cancelled(opt.cancel);  // before merging: `partial` may be incomplete

@@ -41,10 +41,11 @@ class Pool {
 };
 
 SafetensorsFile open_shard(const fs::path& dir, const std::string& dir_display,
-                           const std::string& rel, const std::vector<fs::path>& roots) {
+                           const std::string& rel, const MappedFile::Roots& roots) {
   const std::string display = join_display(dir_display, rel);
-  io::check_contained(dir / rel, roots, display);
-  return parse_safetensors(MappedFile::open((dir / rel).string(), display));
+  auto file = MappedFile::open_within((dir / rel).string(), roots, display);
+  const MappingPin parsing(file.get());  // the header is read in place
+  return parse_safetensors(std::move(file));
 }
 
 }  // namespace
@@ -54,6 +55,7 @@ Model open_safetensors_index(const std::string& index) {
   const fs::path dir = index_path.parent_path().empty() ? fs::path(".") : index_path.parent_path();
   const std::string dir_display = index_path.parent_path().string();
   auto file = MappedFile::open(index, index);
+  const MappingPin parsing(file.get());
   const std::string_view text(reinterpret_cast<const char*>(file->data()), file->size());
   const nlohmann::json j = parse_strict_json(text, index);
   if (!j.is_object()) throw Error(Errc::malformed, "index is not a JSON object", index);
@@ -74,7 +76,7 @@ Model open_safetensors_index(const std::string& index) {
   m.path = index;
   m.format = "safetensors";
   Pool pool(m);
-  const auto roots = io::allowed_roots(dir, index_path);
+  const auto roots = std::make_shared<const std::vector<fs::path>>(io::allowed_roots(dir, index_path));
   std::map<std::string, std::string> shard_of;  // every tensor of every shard
   for (const auto& [rel, names] : names_by_shard) {
     SafetensorsFile shard = open_shard(dir, dir_display, rel, roots);
@@ -132,7 +134,7 @@ Model open_safetensors_folder(const std::string& dir_str) {
   m.path = dir_str;
   m.format = "safetensors";
   Pool pool(m);
-  const auto roots = io::allowed_roots(dir);
+  const auto roots = std::make_shared<const std::vector<fs::path>>(io::allowed_roots(dir));
   for (const auto& rel : shards)
     pool.add(open_shard(dir, dir_str, rel, roots), join_display(dir_str, rel));
   return m;

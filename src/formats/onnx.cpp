@@ -327,7 +327,9 @@ Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path)
   files.model = file;
   files.path = path;
   files.dir = fs::path(path).parent_path();  // may be empty: names stay as the user would write them
-  files.roots = io::allowed_roots(files.dir.empty() ? fs::path(".") : files.dir, path);
+  files.roots = std::make_shared<const std::vector<fs::path>>(
+      io::allowed_roots(files.dir.empty() ? fs::path(".") : files.dir, path));
+  const MappingPin parsing(file.get());  // the graph is walked in place
 
   // Top level: the graph is walked; the small fields go to onnx::ModelProto.
   std::optional<wire::Span> graph;

@@ -152,10 +152,7 @@ void resolve_external(OnnxModelFiles& files, const onnx::TensorProto& t, TensorR
     const fs::path target = files.dir / rel;
     display = target.string();
     auto& cached = files.external[rel.string()];
-    if (!cached) {
-      io::check_contained(target, files.roots, display);
-      cached = MappedFile::open(target.string(), display);
-    }
+    if (!cached) cached = MappedFile::open_within(target.string(), files.roots, display);
     mapped = cached;
   } catch (const Error& e) {
     throw Error(e.code(), e.detail(), e.file(), name);

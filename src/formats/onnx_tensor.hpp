@@ -14,12 +14,12 @@
 namespace weightdiff::formats {
 
 // What every tensor of one model shares: the model file, where its external
-// data may live, and the external files already mapped.
+// data may live, and the external files already opened.
 struct OnnxModelFiles {
   std::shared_ptr<const MappedFile> model;
   std::string path;                        // the model path as given
   std::filesystem::path dir;               // its folder as given (empty: the current one)
-  std::vector<std::filesystem::path> roots;  // where links may resolve (SPEC §7)
+  MappedFile::Roots roots;                 // where links may resolve (SPEC §7)
   std::map<std::string, std::shared_ptr<const MappedFile>> external;  // by relative path
 };
 

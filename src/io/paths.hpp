@@ -21,10 +21,11 @@ std::filesystem::path safe_relative_path(const std::string& rel, const std::stri
 std::vector<std::filesystem::path> allowed_roots(const std::filesystem::path& model_dir,
                                                  const std::filesystem::path& anchor = {});
 
-// Accepts `target` only when it is an existing regular file whose canonical
-// path lies under one of `roots`. `display` names it in errors.
-// Throws Error(io) for missing or non-regular, Error(unsafe_path) for escapes.
-void check_contained(const std::filesystem::path& target,
-                     const std::vector<std::filesystem::path>& roots, const std::string& display);
+// Accepts `real` (the canonical path of a file already opened: see
+// open_checked.hpp) only when it lies under one of `roots`. `display` names
+// the file in errors. Throws Error(unsafe_path) for escapes.
+void check_resolved_within(const std::filesystem::path& real,
+                           const std::vector<std::filesystem::path>& roots,
+                           const std::string& display);
 
 }  // namespace weightdiff::io

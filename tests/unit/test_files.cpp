@@ -39,7 +39,7 @@ std::string json_uints(const std::vector<uint64_t>& v) {
 
 }  // namespace
 
-TempDir::TempDir() {
+TempDir::TempDir(const fs::path& base) {
   static std::atomic<int> serial{0};
   std::string name = "weightdiff_test";
   auto part = [&](const std::string& s) {
@@ -52,10 +52,12 @@ TempDir::TempDir() {
   }
   part(std::to_string(::getpid()));
   part(std::to_string(serial++));
-  path_ = fs::temp_directory_path() / name;
+  path_ = base / name;
   fs::remove_all(path_);
   fs::create_directories(path_);
 }
+
+TempDir::TempDir() : TempDir(fs::temp_directory_path()) {}
 
 TempDir::~TempDir() {
   if (std::getenv("WEIGHTDIFF_KEEP_TEST_FILES")) return;

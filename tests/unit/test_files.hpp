@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 class TempDir {
  public:
   TempDir();
+  explicit TempDir(const fs::path& base);  // under `base` instead
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
