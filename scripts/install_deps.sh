@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   libgtest-dev
   nlohmann-json3-dev libcli11-dev libtbb-dev libhwy-dev
   libprotobuf-dev protobuf-compiler libonnx-dev
+  libre2-dev
   chromium fonts-liberation
   clang libclang-rt-dev
   python3 python3-pip

@@ -25,8 +25,8 @@ const char* status_name(Status s) noexcept;
 bool is_compared(Status s) noexcept;  // identical, close or different
 
 struct MapRule {
-  std::string pattern;      // ECMAScript regex, searched anywhere
-  std::string replacement;  // std::regex_replace format ($1, $&)
+  std::string pattern;      // RE2 regex, searched anywhere
+  std::string replacement;  // ECMAScript format ($1, $&; src/match/replace.hpp)
 };
 // Parses 'REGEX=REPL' (split at the first '='). Throws Error(usage).
 MapRule parse_map_rule(const std::string& spec);

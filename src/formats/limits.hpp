@@ -9,8 +9,9 @@
 
 namespace weightdiff::formats {
 
-// Longest tensor name: std::regex (--include, --exclude, --map) recurses
-// once per character, so a megabyte-long name would overflow the stack.
+// Longest tensor name, also held to by --map's results: bounds the memory
+// per name (a rule like '(.*)=$1$1' doubles a name) and what a message
+// quotes.
 inline constexpr size_t kMaxTensorName = 16 * 1024;
 
 // Throws Error(malformed) naming `file` (and the name's start) for a name

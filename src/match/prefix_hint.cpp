@@ -67,9 +67,37 @@ struct Rule {
   }
 };
 
-// ^FROM(?!(?:E1|E2)(?:[./]|$))=TO with FROM's dots escaped; its other
-// characters, the exceptions' and TO's are word characters or '/'. Built
-// character by character: GCC 12 warns falsely (-Wrestrict) on string
+// A regex for the strings of [^./]* other than `words` (word components,
+// all at least `depth` long, sharing their first `depth` bytes), spelled out
+// along the words' trie: RE2 has no negative lookahead.
+std::string none_of(const std::vector<std::string_view>& words, size_t depth) {
+  bool ends_here = false;
+  std::map<char, std::vector<std::string_view>> next;
+  for (const auto w : words) {
+    if (w.size() == depth) ends_here = true;
+    else next[w[depth]].push_back(w);
+  }
+  if (next.empty()) return "[^./]+";  // one of the words so far: at least one more byte
+  std::string out = "(?:[^./";
+  for (const auto& [c, _] : next) {
+    if (c == '-') out.push_back('\\');
+    out.push_back(c);
+  }
+  out += "][^./]*";
+  for (const auto& [c, ws] : next) {
+    out.push_back('|');
+    out.push_back(c);
+    out += none_of(ws, depth + 1);
+  }
+  out += ends_here ? ")" : ")?";
+  return out;
+}
+
+// ^FROM=TO with FROM's dots escaped; with exceptions
+// ^FROM((?:NOT_E1_OR_E2)(?:[./]|$))=TO$1, which consumes the first
+// component after FROM when it is no exception and puts it back. FROM's
+// other characters, the exceptions' and TO's are word characters or '/'.
+// Built character by character: GCC 12 warns falsely (-Wrestrict) on string
 // concatenation here.
 std::string map_rule_of(const Rule& r) {
   std::string out;
@@ -82,15 +110,14 @@ std::string map_rule_of(const Rule& r) {
   out.push_back('^');
   append(r.from);
   if (!r.except.empty()) {
-    append("(?!(?:");
-    for (size_t i = 0; i < r.except.size(); ++i) {
-      if (i) out.push_back('|');
-      append(r.except[i]);
-    }
-    for (const char c : std::string_view(")(?:[./]|$))")) out.push_back(c);
+    out.push_back('(');
+    const std::vector<std::string_view> words(r.except.begin(), r.except.end());
+    for (const char c : none_of(words, 0)) out.push_back(c);
+    for (const char c : std::string_view("(?:[./]|$))")) out.push_back(c);
   }
   out.push_back('=');
   for (const char c : r.to) out.push_back(c);
+  if (!r.except.empty()) out += "$1";
   return out;
 }
 

@@ -27,7 +27,7 @@ struct PrefixHint {
 // more pairs than it breaks and sends no two B names to one name. Prefixes and excepted
 // components are whole components ('.' or '/' separated) made of
 // [A-Za-z0-9_-], so the rule needs no shell quoting and no regex escape but
-// the dots'.
+// the dots' (exceptions spell out, without lookahead, "any other component").
 std::optional<PrefixHint> suggest_prefix_map(const std::vector<std::string>& a_names,
                                              const std::vector<std::string>& b_names);
 

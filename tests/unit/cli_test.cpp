@@ -109,6 +109,30 @@ TEST_F(CliTest, RepeatableOptionsBeforeTheModelsTakeOneValue) {
   EXPECT_EQ(i.code, 0) << i.err;
 }
 
+// Patterns that backtrack without bound in std::regex (minutes, then a stack
+// overflow, on a 16 KiB name) finish under RE2; what RE2 cannot express is
+// exit 2 with the option and the pattern on the error line.
+TEST_F(CliTest, CatastrophicRegexOnALongNameCompletesAndAnInvalidOneExitsTwo) {
+  const std::string long_name(16 * 1024, 'a');
+  const StFile f = st_file({st_f32(long_name, {2}, {1, 2}), st_f32("w", {1}, {3})});
+  write_safetensors(file("a.safetensors"), f);
+  write_safetensors(file("b.safetensors"), f);
+  const CliRun r = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu",
+                        "--include", "(a|aa)*c", "--include", "^a+$", "--exclude", "(a*)*b",
+                        "--map", "(a|aa)*c=x", "--json", "-"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"" + long_name + "\""), std::string::npos) << "the long name is compared";
+  EXPECT_EQ(r.out.find("\"w\""), std::string::npos) << "'w' is filtered out";
+
+  const CliRun bad = run({path("a.safetensors"), path("b.safetensors"), "--backend", "cpu", "-q",
+                          "--include", "^(?!lm_head)"});
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_NE(last_line(bad.err).find("--include '^(?!lm_head)'"), std::string::npos) << bad.err;
+  EXPECT_NE(last_line(bad.err).find("RE2 syntax"), std::string::npos) << bad.err;
+  for (const char* crash : {"terminate called", "Segmentation", "Aborted"})
+    EXPECT_EQ(bad.err.find(crash), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, VersionListsTheCpuBackend) {
   const CliRun r = run({"--version"});
   EXPECT_EQ(r.code, 0) << r.err;

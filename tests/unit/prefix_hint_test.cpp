@@ -98,7 +98,11 @@ TEST(PrefixHint, AddedPrefixLeavesAloneWhatAlreadyMatches) {
   EXPECT_EQ(h->from, "");
   EXPECT_EQ(h->to, "model.");
   EXPECT_EQ(h->except, Names{"lm_head"});
-  EXPECT_EQ(h->map_rule, "^(?!(?:lm_head)(?:[./]|$))=model.");
+  // RE2 has no lookahead: "any first component but lm_head", spelled out.
+  EXPECT_EQ(h->map_rule,
+            "^((?:[^./l][^./]*|l(?:[^./m][^./]*|m(?:[^./_][^./]*|_(?:[^./h][^./]*|"
+            "h(?:[^./e][^./]*|e(?:[^./a][^./]*|a(?:[^./d][^./]*|d[^./]+)?)?)?)?)?)?)?"
+            "(?:[./]|$))=model.$1");
   EXPECT_EQ(h->broken, 0u);
   EXPECT_EQ(h->newly_matched, 10u);
   const Pairing p = pair_with(a, b, {h->map_rule});
@@ -106,6 +110,22 @@ TEST(PrefixHint, AddedPrefixLeavesAloneWhatAlreadyMatches) {
   EXPECT_EQ(p.only_a + p.only_b, 0u);
   EXPECT_NE(hint_text(*h, false).find("prefixing B's names with 'model.' (except 'lm_head…')"),
             std::string::npos);
+}
+
+// Several exceptions sharing a start ('lm', 'lm-x', 'lm_head'): the rule,
+// written without lookahead, still renames every other component, those
+// that merely begin like an exception ('lmx', 'lm_heads') included.
+TEST(PrefixHint, ExceptionsSharingAStartLeaveOnlyThemselvesAlone) {
+  const Names kept = {"lm.bias", "lm-x.weight", "lm_head.weight"};
+  const Names renamed = {"lmx.w", "lm_heads.w", "l.w", "lm-.w", "lm_hea.w", "norm"};
+  Names a = plus(layers("model.", 2), kept), b = plus(layers("", 2), kept);
+  for (const auto& n : renamed) a.push_back("model." + n), b.push_back(n);
+  const auto h = suggest_prefix_map(a, b);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->except, (Names{"lm", "lm-x", "lm_head"}));
+  const Pairing p = pair_with(a, b, {h->map_rule});
+  EXPECT_EQ(p.pairs, a.size()) << h->map_rule;
+  EXPECT_EQ(p.only_a + p.only_b, 0u) << h->map_rule;
 }
 
 TEST(PrefixHint, RemovedPrefixAndSlashSeparators) {

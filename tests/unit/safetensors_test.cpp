@@ -248,8 +248,7 @@ TEST_F(SafetensorsTest, DeeplyNestedValueIsMalformedNotACrash) {
   }
 }
 
-// std::regex recurses per character on --include/--map: names past 16 KiB
-// are refused when the file is opened.
+// Names past 16 KiB are refused when the file is opened (formats/limits.hpp).
 TEST_F(SafetensorsTest, OverlongTensorNameIsMalformed) {
   StFile ok = st_file({st_f32(std::string(16 * 1024, 'n'), {1}, {1})});
   write_safetensors(file("m.safetensors"), ok);
