@@ -10,29 +10,10 @@
 #include <vector>
 
 #include "weightdiff/diff.hpp"
+#include "weightdiff/fields.hpp"
 #include "weightdiff/model.hpp"
 
 namespace weightdiff {
-
-// One named field of a report row, in SPEC §5 order. monostate = null.
-using FieldValue = std::variant<std::monostate, uint64_t, double, std::string, std::vector<uint64_t>>;
-struct Field {
-  const char* name;
-  FieldValue value;
-};
-
-// The per-tensor fields of SPEC §5 except histograms and `failed`. Unmatched
-// and incomparable tensors carry name, status, dtypes and shapes only.
-std::vector<Field> tensor_fields(const TensorDiff& t);
-// The numeric summary fields of SPEC §5 (what `global.` gates can name).
-std::vector<Field> summary_numeric_fields(const Summary& s);
-
-// Names of the numeric fields among `fields`, and of every numeric field a
-// compared tensor has (what --sort and --fail-if can name).
-std::vector<std::string> numeric_field_names(const std::vector<Field>& fields);
-const std::vector<std::string>& numeric_tensor_metrics();
-// A numeric field's value: nullopt if absent or not numeric, NaN if null.
-std::optional<double> numeric_field(const std::vector<Field>& fields, const std::string& name);
 
 struct ReportContext {
   const Model* a = nullptr;

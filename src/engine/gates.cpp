@@ -9,7 +9,7 @@
 
 #include "io/excerpt.hpp"
 #include "weightdiff/error.hpp"
-#include "weightdiff/report.hpp"
+#include "weightdiff/fields.hpp"
 
 namespace weightdiff {
 namespace {

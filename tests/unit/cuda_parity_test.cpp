@@ -14,6 +14,7 @@
 #include "io/mapped_file.hpp"
 #include "test_files.hpp"
 #include "weightdiff/error.hpp"
+#include "weightdiff/version.hpp"
 
 namespace weightdiff {
 namespace {

@@ -1,7 +1,7 @@
 #include <cmath>
 #include <optional>
 
-#include "weightdiff/report.hpp"
+#include "weightdiff/fields.hpp"
 
 namespace weightdiff {
 namespace {

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Fails when an #include goes up the layer graph (docs/architecture.md).
+
+Layers, lowest first; a file may include project headers of its own layer or
+a lower one, never a higher one:
+
+  core     include/weightdiff/{cancel,dtype,error,model,stats,tensor,version}
+  io       src/io/            mapped files, checked arithmetic, paths, errors
+  formats  src/formats/       loaders: a path in, a catalog out
+  match    src/match/         pairing by name: catalogs + MatchOptions in
+  backend  src/backend/, kernels/   compute partial stats for chunk tasks
+  engine   src/engine/ + include/weightdiff/{diff,gates,inspect,fields}.hpp
+  report   src/report/ + include/weightdiff/{report,inspect_report,progress}.hpp
+  cli      src/cli/           the command line: public headers only
+
+Two more rules: a public header (include/weightdiff/) includes only public
+headers; src/cli/ includes only public headers and its own files (a binding
+or a user's program has nothing else either).
+
+Usage: scripts/check_layers.py [ROOT]   (exit 1 and one line per violation)
+"""
+
+import re
+import sys
+from pathlib import Path
+
+ORDER = ["core", "io", "formats", "match", "backend", "engine", "report", "cli"]
+RANK = {name: i for i, name in enumerate(ORDER)}
+
+PUBLIC = {
+    "cancel": "core", "dtype": "core", "error": "core", "model": "core", "stats": "core",
+    "tensor": "core", "version": "core",
+    "diff": "engine", "gates": "engine", "inspect": "engine", "fields": "engine",
+    "report": "report", "inspect_report": "report", "progress": "report",
+}
+SRC_DIRS = {"io": "io", "formats": "formats", "match": "match", "backend": "backend",
+            "engine": "engine", "report": "report", "cli": "cli"}
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def layer_of(rel: Path):
+    """The layer of a project file (path relative to the root), or None."""
+    parts = rel.parts
+    if parts[0] == "include" and len(parts) == 3 and parts[1] == "weightdiff":
+        stem = parts[2].split(".")[0]
+        if stem not in PUBLIC:
+            return "unlisted"
+        return PUBLIC[stem]
+    if parts[0] == "src" and len(parts) >= 3:
+        return SRC_DIRS.get(parts[1], "unlisted")
+    if parts[0] == "kernels":
+        return "backend"
+    return None
+
+
+def resolve(root: Path, including: Path, target: str):
+    """The project file an include names, or None for a system/third-party one."""
+    for base in (including.parent, root / "src", root / "include", root / "kernels"):
+        p = base / target
+        if p.is_file() or Path(str(p) + ".in").is_file():
+            return p if p.is_file() else Path(str(p) + ".in")
+    return None
+
+
+def main() -> int:
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)
+    files = [p for d in ("include", "src", "kernels") for p in (root / d).rglob("*")
+             if p.suffix in (".hpp", ".cpp", ".cu", ".cuh", ".in") and p.is_file()]
+    bad = []
+    for f in sorted(files):
+        rel = f.relative_to(root)
+        own = layer_of(rel)
+        if own == "unlisted":
+            bad.append(f"{rel}: not in any layer (add it to scripts/check_layers.py)")
+            continue
+        for target in INCLUDE.findall(f.read_text(errors="replace")):
+            dep = resolve(root, f, target)
+            if dep is None:
+                continue
+            drel = dep.relative_to(root)
+            theirs = layer_of(drel)
+            if theirs is None or theirs == "unlisted":
+                continue
+            public_target = drel.parts[0] == "include"
+            if rel.parts[0] == "include" and not public_target:
+                bad.append(f"{rel}: public header includes private {target}")
+            elif own == "cli" and not public_target and theirs != "cli":
+                bad.append(f"{rel}: the CLI includes private {target} ({theirs}); "
+                           "use the public API")
+            elif RANK[theirs] > RANK[own]:
+                bad.append(f"{rel} ({own}) includes {target} ({theirs}): upward edge")
+    for line in bad:
+        print(f"check_layers: {line}")
+    if bad:
+        print(f"check_layers: {len(bad)} violation(s)")
+        return 1
+    print(f"check_layers: {len(files)} files, no upward include")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
