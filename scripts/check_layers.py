@@ -4,7 +4,8 @@
 Layers, lowest first; a file may include project headers of its own layer or
 a lower one, never a higher one:
 
-  core     include/weightdiff/{cancel,dtype,error,model,stats,tensor,version}
+  core     include/weightdiff/{cancel,dtype,error,model,options,stats,tensor,version}
+           + src/core/ (their implementations, text excerpts)
   io       src/io/            mapped files, checked arithmetic, paths, errors
   formats  src/formats/       loaders: a path in, a catalog out
   match    src/match/         pairing by name: catalogs + MatchOptions in
@@ -29,11 +30,11 @@ RANK = {name: i for i, name in enumerate(ORDER)}
 
 PUBLIC = {
     "cancel": "core", "dtype": "core", "error": "core", "model": "core", "stats": "core",
-    "tensor": "core", "version": "core",
+    "tensor": "core", "version": "core", "options": "core",
     "diff": "engine", "gates": "engine", "inspect": "engine", "fields": "engine",
     "report": "report", "inspect_report": "report", "progress": "report",
 }
-SRC_DIRS = {"io": "io", "formats": "formats", "match": "match", "backend": "backend",
+SRC_DIRS = {"core": "core", "io": "io", "formats": "formats", "match": "match", "backend": "backend",
             "engine": "engine", "report": "report", "cli": "cli"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

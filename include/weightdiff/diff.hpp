@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "weightdiff/cancel.hpp"
 #include "weightdiff/dtype.hpp"
 #include "weightdiff/model.hpp"
+#include "weightdiff/options.hpp"
 #include "weightdiff/stats.hpp"
 
 namespace weightdiff {
@@ -24,32 +24,16 @@ enum class Status {
 const char* status_name(Status s) noexcept;
 bool is_compared(Status s) noexcept;  // identical, close or different
 
-struct MapRule {
-  std::string pattern;      // RE2 regex, searched anywhere
-  std::string replacement;  // ECMAScript format ($1, $&; src/match/replace.hpp)
-};
-// Parses 'REGEX=REPL' (split at the first '='). Throws Error(usage).
-MapRule parse_map_rule(const std::string& spec);
-
-struct Progress {
-  uint64_t bytes_done = 0, bytes_total = 0;
-  std::string current;  // tensor name
-};
-
-struct DiffOptions {
-  std::optional<double> atol, rtol;  // override the per-dtype defaults
-  std::vector<MapRule> map;
-  std::vector<std::string> include, exclude;
-  HistRange hist;
-  unsigned threads = 0;  // 0 = CPUs in this process's affinity mask
-  std::string backend = "auto";  // auto | cpu | cuda
-  std::string devices;  // CUDA devices, e.g. "0,1" (may repeat); "" = all visible
-  std::function<void(const Progress&)> on_progress;  // may be empty
-  // Polled between batches: once set, diff_models throws Error(cancelled).
-  const CancelFlag* cancel = nullptr;
+// diff_models' options: which tensors (MatchOptions), where and how
+// (ComputeOptions), and the tolerances of SPEC §3.
+struct DiffOptions : MatchOptions, ComputeOptions {
+  std::optional<double> atol, rtol;  // override the per-dtype defaults; finite, >= 0
   // Names, dtypes, shapes and metadata only: no backend, no tensor byte read.
   bool structure_only = false;
 };
+
+// validate(ComputeOptions) and the tolerances. Throws Error(usage).
+void validate(const DiffOptions& opt);
 
 struct TensorDiff {
   std::string name;    // A's name (B's mapped name for only_in_b)

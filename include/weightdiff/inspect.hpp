@@ -14,14 +14,9 @@
 
 namespace weightdiff {
 
-struct InspectOptions {
+struct InspectOptions : ComputeOptions {
   std::vector<std::string> include, exclude;  // SPEC §2 filters
-  HistRange hist;
-  unsigned threads = 0;          // 0 = CPUs in this process's affinity mask
-  std::string backend = "auto";  // auto | cpu | cuda
-  std::string devices;           // as DiffOptions::devices
-  std::function<void(const Progress&)> on_progress;  // may be empty; bytes of this model
-  const CancelFlag* cancel = nullptr;  // as DiffOptions::cancel
+  // on_progress counts this model's bytes.
 };
 
 // The values of one tensor, with SPEC §2's definitions applied to one side:

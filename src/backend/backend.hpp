@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "weightdiff/cancel.hpp"
+#include "weightdiff/options.hpp"
 #include "weightdiff/stats.hpp"
 #include "weightdiff/tensor.hpp"
 
@@ -62,18 +63,11 @@ class Backend {
 
 std::unique_ptr<Backend> make_cpu_backend(unsigned threads);
 
-// "auto" | "cpu" | "cuda". `notice` receives a one-line message when "auto"
-// falls back to the CPU. Throws Error(backend) when the backend is unusable.
-std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
-                                      std::string* notice);
-// The same with --devices (CUDA: e.g. "0,1", a device may repeat; "" = all
-// visible). A malformed list is Error(usage) (validate_devices).
-std::unique_ptr<Backend> make_backend(const std::string& name, unsigned threads,
-                                      const std::string& devices, std::string* notice);
-
-// A malformed --devices list is Error(usage) whatever the backend and the
-// build: a script that passes one must not depend on the machine it runs on.
-void validate_devices(const std::string& devices);
-
+// The backend of that kind; `devices` as ComputeOptions::devices (CUDA: one
+// pipeline each). `notice` receives a one-line message when automatic
+// selection falls back to the CPU. Throws Error(backend) when the backend
+// asked for is unusable.
+std::unique_ptr<Backend> make_backend(BackendKind kind, unsigned threads,
+                                      const std::vector<int>& devices, std::string* notice);
 
 }  // namespace weightdiff::backend

@@ -20,28 +20,15 @@
 namespace weightdiff::cli {
 namespace {
 
-struct InspectArgs {
+struct InspectArgs : SharedArgs {
   std::string model;
-  std::string backend = "auto";
-  std::string devices;
-  unsigned threads = 0;
-  std::string json, csv;
-  long long top = 20;
-  std::vector<std::string> include, exclude;
-  std::string hist_range = "-40:16";
-  std::string progress = "auto", color = "auto";
-  bool quiet = false;
 };
 
 int run(const InspectArgs& args) {
   InspectOptions opt;
+  static_cast<ComputeOptions&>(opt) = compute_options(args);
   opt.include = args.include;
   opt.exclude = args.exclude;
-  opt.hist = parse_hist_range(args.hist_range);
-  opt.threads = args.threads;
-  opt.backend = args.backend;
-  opt.devices = args.devices;
-  if (args.top < 0) throw Error(Errc::usage, "--top must be >= 0 (0 = all rows)");
   const std::vector<ReportRequest> reports =
       report_requests({{"--json", args.json}, {"--csv", args.csv}});
   const bool report_to_stdout = any_to_stdout(reports);
@@ -53,7 +40,7 @@ int run(const InspectArgs& args) {
   refuse_reports_over_inputs(reports, model_input_files(model));
   throw_if_cancelled(opt.cancel);
   std::optional<ProgressLine> progress;
-  if (args.progress == "always" || (args.progress == "auto" && isatty(STDERR_FILENO))) {
+  if (want_progress(args.progress)) {
     progress.emplace(stderr);
     opt.on_progress = [&](const Progress& p) { progress->update(p); };
   }
@@ -84,24 +71,7 @@ int inspect_command(int argc, char** argv) {
                "(NaN/Inf scan).\nExit status: 0 healthy, 1 a tensor holds NaN or Inf, 2 trouble.",
                "weightdiff inspect"};
   app.add_option("A", args.model, "model (file or folder)")->required();
-  app.add_option("--backend", args.backend, "auto | cpu | cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1 (used by the CUDA backend)");
-  app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));
-  app.add_option("--json", args.json, "write the JSON report to PATH ('-' = stdout)");
-  app.add_option("--csv", args.csv, "write the CSV report to PATH ('-' = stdout)");
-  app.add_option("--top", args.top, "rows in the terminal table (0 = all)");
-  // One value per occurrence: `--include X A` leaves A to the positional.
-  app.add_option("--include", args.include, "keep tensors whose name matches REGEX")
-      ->allow_extra_args(false);
-  app.add_option("--exclude", args.exclude, "drop tensors whose name matches REGEX")
-      ->allow_extra_args(false);
-  app.add_option("--hist-range", args.hist_range, "histogram exponent range LO:HI");
-  app.add_option("--progress", args.progress, "progress on stderr: auto (a TTY) | always | never")
-      ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_option("--color", args.color, "auto | always | never")
-      ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_flag("-q,--quiet", args.quiet, "no table; only the reports asked for");
+  add_shared_options(app, args);
 
   return parse_and_run(app, argc, argv, [&] { return run(args); });
 }

@@ -24,51 +24,34 @@ namespace wd = weightdiff;
 
 namespace {
 
-struct CliArgs {
+struct CliArgs : wd::cli::SharedArgs {
   std::string a, b;
-  std::string backend = "auto";
-  std::string devices;
-  unsigned threads = 0;
-  std::string json, csv, html;
-  long long top = 20;
+  std::string html;
   std::string sort = "rel_l2";
-  std::vector<std::string> include, exclude, map, fail_if;
+  std::vector<std::string> map, fail_if;
   std::optional<double> atol, rtol;
-  std::string hist_range = "-40:16";
-  std::string progress = "auto", color = "auto";
-  bool quiet = false;
   bool structure_only = false;
 };
 
-std::optional<double> tolerance(const std::optional<double>& v, const char* option) {
-  if (v && !(std::isfinite(*v) && *v >= 0))
-    throw wd::Error(wd::Errc::usage, std::string(option) + " must be a finite number >= 0");
-  return v;
-}
-
-using wd::cli::parse_hist_range;
 using wd::cli::want_color;
 using wd::cli::write_report;
 
 int run(const CliArgs& args) {
   wd::DiffOptions opt;
-  opt.atol = tolerance(args.atol, "--atol");
-  opt.rtol = tolerance(args.rtol, "--rtol");
+  static_cast<wd::ComputeOptions&>(opt) = wd::cli::compute_options(args);
+  opt.atol = args.atol;
+  opt.rtol = args.rtol;
   for (const auto& m : args.map) opt.map.push_back(wd::parse_map_rule(m));
   opt.include = args.include;
   opt.exclude = args.exclude;
-  opt.hist = parse_hist_range(args.hist_range);
-  opt.threads = args.threads;
-  opt.backend = args.backend;
-  opt.devices = args.devices;
   opt.structure_only = args.structure_only;
+  wd::validate(opt);
   std::vector<wd::Gate> gates;
   for (const auto& g : args.fail_if) gates.push_back(wd::parse_gate(g));
   // Gates name values; without data every one would pass, silently.
   if (args.structure_only && !gates.empty())
     throw wd::Error(wd::Errc::usage, "--fail-if needs tensor values: not with --structure-only");
   wd::check_sort_metric(args.sort);
-  if (args.top < 0) throw wd::Error(wd::Errc::usage, "--top must be >= 0 (0 = all rows)");
   const std::vector<wd::cli::ReportRequest> reports = wd::cli::report_requests(
       {{"--json", args.json}, {"--csv", args.csv}, {"--html", args.html}});
   const bool report_to_stdout = wd::cli::any_to_stdout(reports);
@@ -85,7 +68,7 @@ int run(const CliArgs& args) {
   wd::cli::refuse_reports_over_inputs(reports, wd::model_input_files(b));
   wd::throw_if_cancelled(opt.cancel);
   std::optional<wd::ProgressLine> progress;
-  if (args.progress == "always" || (args.progress == "auto" && isatty(STDERR_FILENO))) {
+  if (wd::cli::want_progress(args.progress)) {
     progress.emplace(stderr);
     opt.on_progress = [&](const wd::Progress& p) { progress->update(p); };
   }
@@ -126,33 +109,15 @@ int main(int argc, char** argv) {
                            " (backends: " + wd::compiled_backends() + ")");
   app.add_option("A", args.a, "reference model (file or folder)")->required();
   app.add_option("B", args.b, "candidate model (file or folder)")->required();
-  app.add_option("--backend", args.backend, "auto | cpu | cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1 (used by the CUDA backend)");
-  app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));
-  app.add_option("--json", args.json, "write the JSON report to PATH ('-' = stdout)");
-  app.add_option("--csv", args.csv, "write the CSV report to PATH ('-' = stdout)");
+  wd::cli::add_shared_options(app, args);
   app.add_option("--html", args.html, "write the self-contained HTML report to PATH ('-' = stdout)");
-  app.add_option("--top", args.top, "rows in the terminal table (0 = all)");
   app.add_option("--sort", args.sort, "table order, worst first");
-  // Repeatable options take one value per occurrence: `--map X A B` must
-  // leave A and B to the positionals (CLI11 would otherwise take them all).
-  app.add_option("--include", args.include, "keep tensors whose name matches REGEX")
-      ->allow_extra_args(false);
-  app.add_option("--exclude", args.exclude, "drop tensors whose name matches REGEX")
-      ->allow_extra_args(false);
   app.add_option("--map", args.map, "rename B's tensors: 'REGEX=REPL', applied in order")
       ->allow_extra_args(false);
   app.add_option("--atol", args.atol, "absolute tolerance (overrides the per-dtype default)");
   app.add_option("--rtol", args.rtol, "relative tolerance (overrides the per-dtype default)");
   app.add_option("--fail-if", args.fail_if, "gate, e.g. 'cosine<0.9999' or 'global.rel_l2>1e-3'")
       ->allow_extra_args(false);
-  app.add_option("--hist-range", args.hist_range, "histogram exponent range LO:HI");
-  app.add_option("--progress", args.progress, "progress on stderr: auto (a TTY) | always | never")
-      ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_option("--color", args.color, "auto | always | never")
-      ->check(CLI::IsMember({"auto", "always", "never"}));
-  app.add_flag("-q,--quiet", args.quiet, "no table; only the reports asked for");
   app.add_flag("--structure-only", args.structure_only,
                "compare names, dtypes, shapes and metadata; read no tensor data");
 

@@ -30,6 +30,43 @@ HistRange parse_hist_range(const std::string& s) {
   return {lo, hi};
 }
 
+void add_shared_options(CLI::App& app, SharedArgs& args) {
+  app.add_option("--backend", args.backend, "auto | cpu | cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1 (used by the CUDA backend)");
+  app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));
+  app.add_option("--json", args.json, "write the JSON report to PATH ('-' = stdout)");
+  app.add_option("--csv", args.csv, "write the CSV report to PATH ('-' = stdout)");
+  app.add_option("--top", args.top, "rows in the terminal table (0 = all)");
+  // Repeatable options take one value per occurrence: `--include X A B`
+  // must leave A and B to the positionals (CLI11 would otherwise take them).
+  app.add_option("--include", args.include, "keep tensors whose name matches REGEX")
+      ->allow_extra_args(false);
+  app.add_option("--exclude", args.exclude, "drop tensors whose name matches REGEX")
+      ->allow_extra_args(false);
+  app.add_option("--hist-range", args.hist_range, "histogram exponent range LO:HI");
+  app.add_option("--progress", args.progress, "progress on stderr: auto (a TTY) | always | never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--color", args.color, "auto | always | never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_flag("-q,--quiet", args.quiet, "no table; only the reports asked for");
+}
+
+ComputeOptions compute_options(const SharedArgs& args) {
+  if (args.top < 0) throw Error(Errc::usage, "--top must be >= 0 (0 = all rows)");
+  ComputeOptions opt;
+  opt.backend = parse_backend_kind(args.backend);
+  opt.devices = parse_device_list(args.devices);
+  opt.threads = args.threads;
+  opt.hist = parse_hist_range(args.hist_range);
+  validate(opt);
+  return opt;
+}
+
+bool want_progress(const std::string& mode) {
+  return mode == "always" || (mode == "auto" && isatty(STDERR_FILENO));
+}
+
 bool want_color(const std::string& mode) {
   if (mode == "always") return true;
   if (mode == "never") return false;

@@ -3,14 +3,36 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
-#include "weightdiff/stats.hpp"
+#include "weightdiff/options.hpp"
 
 namespace CLI {
 class App;
 }
 
 namespace weightdiff::cli {
+
+// The options diff and inspect both take, declared once for both.
+struct SharedArgs {
+  std::string backend = "auto";
+  std::string devices;
+  unsigned threads = 0;
+  std::string hist_range = "-40:16";
+  std::string progress = "auto", color = "auto";
+  std::vector<std::string> include, exclude;
+  std::string json, csv;
+  long long top = 20;
+  bool quiet = false;
+};
+void add_shared_options(CLI::App& app, SharedArgs& args);
+
+// The typed, validated ComputeOptions they give (no progress callback, no
+// cancel flag: those are the command's). Throws Error(usage).
+ComputeOptions compute_options(const SharedArgs& args);
+
+// --progress auto|always|never; auto: stderr is a terminal.
+bool want_progress(const std::string& mode);
 
 // Parses the command line into `app`'s options, then runs `run`; turns a
 // bad command line or any error into one line on stderr and exit status 2

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
@@ -229,13 +230,19 @@ DiffResult diff_structure(const Model& a, const Model& b, const DiffOptions& opt
 
 }  // namespace
 
+void validate(const DiffOptions& opt) {
+  validate(static_cast<const ComputeOptions&>(opt));
+  const auto check = [](const std::optional<double>& v, const char* option) {
+    if (v && !(std::isfinite(*v) && *v >= 0))
+      throw Error(Errc::usage, std::string(option) + " must be a finite number >= 0");
+  };
+  check(opt.atol, "--atol");
+  check(opt.rtol, "--rtol");
+}
+
 DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-  // Inside the float64 exponent range with one spare exponent at each end:
-  // subnormals and overflowing differences then always count as under/over.
-  if (opt.hist.lo >= opt.hist.hi || opt.hist.lo < -1021 || opt.hist.hi > 1023)
-    throw Error(Errc::usage, "--hist-range must be LO:HI with -1021 <= LO < HI <= 1023");
-  backend::validate_devices(opt.devices);
+  validate(opt);
   if (opt.structure_only) return diff_structure(a, b, opt, t0);
   const unsigned threads = opt.threads ? opt.threads : default_thread_count();
   std::string notice;

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/fields.hpp"
 
@@ -80,7 +80,7 @@ std::optional<GateParts> scan_gate(std::string_view s) {
 Gate parse_gate(const std::string& text) {
   const auto m = scan_gate(text);
   if (!m)
-    throw Error(Errc::usage, "--fail-if '" + io::excerpt(text) +
+    throw Error(Errc::usage, "--fail-if '" + core::excerpt(text) +
                                  "': expected 'METRIC OP VALUE' with OP one of < <= > >=");
   Gate g;
   g.text = text;
@@ -92,15 +92,15 @@ Gate parse_gate(const std::string& text) {
   char* end = nullptr;
   g.value = std::strtod(value.c_str(), &end);
   if (end == value.c_str() || *end != '\0' || std::isnan(g.value))
-    throw Error(Errc::usage, "--fail-if '" + io::excerpt(text) + "': '" + io::excerpt(value) +
+    throw Error(Errc::usage, "--fail-if '" + core::excerpt(text) + "': '" + core::excerpt(value) +
                                  "' is not a number");
   const bool known =
       g.global ? contains(numeric_field_names(summary_numeric_fields(Summary{})), g.metric)
                : contains(numeric_tensor_metrics(), g.metric);
   if (!known)
-    throw Error(Errc::usage, "--fail-if '" + io::excerpt(text) + "': unknown " +
+    throw Error(Errc::usage, "--fail-if '" + core::excerpt(text) + "': unknown " +
                                  std::string(g.global ? "summary" : "per-tensor") + " metric '" +
-                                 io::excerpt(g.metric) + "'");
+                                 core::excerpt(g.metric) + "'");
   return g;
 }
 

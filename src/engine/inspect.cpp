@@ -80,13 +80,9 @@ void summarize(InspectResult& r) {
 InspectResult inspect_model(const Model& model, const InspectOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   DiffOptions d;
+  static_cast<ComputeOptions&>(d) = opt;
   d.include = opt.include;
   d.exclude = opt.exclude;
-  d.hist = opt.hist;
-  d.threads = opt.threads;
-  d.backend = opt.backend;
-  d.devices = opt.devices;
-  d.cancel = opt.cancel;
   if (opt.on_progress) {
     // The engine counts both sides' bytes; the user reads this model once.
     d.on_progress = [&opt](const Progress& p) {

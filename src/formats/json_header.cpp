@@ -3,7 +3,7 @@
 #include <set>
 #include <vector>
 
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 #include "weightdiff/error.hpp"
 
 namespace weightdiff::formats {
@@ -16,7 +16,7 @@ size_t first_invalid_utf8(std::string_view s) {
       ++i;
       continue;
     }
-    const size_t len = io::utf8_sequence_length(s, i);
+    const size_t len = core::utf8_sequence_length(s, i);
     if (len == 0) return i;
     i += len;
   }
@@ -64,7 +64,7 @@ class HeaderScan final : public nlohmann::json_sax<nlohmann::json> {
     if (keys_.back().insert(k).second) return true;
     // Syntax errors later in the text win (as when the DOM parse came
     // first), so the scan goes on; the first duplicate is kept.
-    if (duplicate_.empty()) duplicate_ = "duplicate key '" + io::excerpt(k) + "' in header";
+    if (duplicate_.empty()) duplicate_ = "duplicate key '" + core::excerpt(k) + "' in header";
     return true;
   }
   bool null() override { return value(); }
@@ -121,10 +121,10 @@ class HeaderScan final : public nlohmann::json_sax<nlohmann::json> {
       size_t end = what.rfind("'; expected ");
       if (end == std::string_view::npos || end < begin) end = what.rfind('\'');
       if (end == std::string_view::npos || end < begin) end = what.size();
-      return std::string(what.substr(0, begin)) + io::excerpt(what.substr(begin, end - begin)) +
+      return std::string(what.substr(0, begin)) + core::excerpt(what.substr(begin, end - begin)) +
              std::string(what.substr(end));
     }
-    return io::excerpt(what);
+    return core::excerpt(what);
   }
 
   std::vector<Open> open_;  // at most kMaxDepth
@@ -158,7 +158,7 @@ nlohmann::json parse_strict_json(std::string_view text, const std::string& displ
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {  // the scan above passed: not expected
-    throw Error(Errc::malformed, "header is not valid JSON: " + io::excerpt(e.what()), display);
+    throw Error(Errc::malformed, "header is not valid JSON: " + core::excerpt(e.what()), display);
   }
 }
 
@@ -168,7 +168,7 @@ uint64_t json_uint(const nlohmann::json& v, const std::string& what, const std::
     // Quote scalars, name the type of anything else: dumping a hostile,
     // deeply nested value would recurse without bound.
     const std::string got =
-        v.is_primitive() ? io::excerpt(v.dump(), 40) : std::string("a JSON ") + v.type_name();
+        v.is_primitive() ? core::excerpt(v.dump(), 40) : std::string("a JSON ") + v.type_name();
     throw Error(Errc::malformed, what + " must be a non-negative integer, got " + got, display,
                 tensor);
   }

@@ -10,7 +10,7 @@
 #include "formats/limits.hpp"
 #include "formats/onnx_types.hpp"
 #include "io/checked.hpp"
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 #include "io/paths.hpp"
 #include "weightdiff/error.hpp"
 
@@ -120,7 +120,7 @@ uint64_t parse_decimal(const std::string& s, const char* key, const std::string&
   uint64_t v = 0;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size())
-    throw Error(Errc::malformed, std::string("external data ") + key + " '" + io::excerpt(s) +
+    throw Error(Errc::malformed, std::string("external data ") + key + " '" + core::excerpt(s) +
                                      "' is not a non-negative integer", file, name);
   return v;
 }
@@ -139,9 +139,9 @@ void resolve_external(OnnxModelFiles& files, const onnx::TensorProto& t, TensorR
                                                        : nullptr;
     if (slot == nullptr) {
       if (k == "checksum" || k == "basepath") continue;  // known, not needed to read
-      throw Error(Errc::malformed, "unknown external_data key '" + io::excerpt(k) + "'", files.path, name);
+      throw Error(Errc::malformed, "unknown external_data key '" + core::excerpt(k) + "'", files.path, name);
     }
-    if (*slot) throw Error(Errc::malformed, "external_data key '" + io::excerpt(k) + "' given twice", files.path, name);
+    if (*slot) throw Error(Errc::malformed, "external_data key '" + core::excerpt(k) + "' given twice", files.path, name);
     *slot = e.value();
   }
   if (!location) throw Error(Errc::malformed, "external data without a location", files.path, name);

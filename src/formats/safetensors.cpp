@@ -7,7 +7,7 @@
 #include "formats/json_header.hpp"
 #include "formats/limits.hpp"
 #include "io/checked.hpp"
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 #include "weightdiff/error.hpp"
 
 namespace weightdiff::formats {
@@ -53,7 +53,7 @@ std::map<std::string, std::string> parse_metadata(const nlohmann::json& v,
   std::map<std::string, std::string> out;
   for (const auto& [k, val] : v.items()) {
     if (!val.is_string())
-      throw Error(Errc::malformed, "__metadata__ value of '" + io::excerpt(k) + "' is not a string", display);
+      throw Error(Errc::malformed, "__metadata__ value of '" + core::excerpt(k) + "' is not a string", display);
     out.emplace(k, val.get<std::string>());
   }
   return out;
@@ -76,7 +76,7 @@ Entry parse_entry(const std::string& name, const nlohmann::json& v,
     throw Error(Errc::malformed, "entry needs dtype, shape and data_offsets", disp, name);
   if (!dt->is_string()) throw Error(Errc::malformed, "dtype is not a string", disp, name);
   const auto spec = safetensors_dtype(dt->get<std::string>());
-  if (!spec) throw Error(Errc::malformed, "unknown dtype '" + io::excerpt(dt->get<std::string>()) + "'", disp, name);
+  if (!spec) throw Error(Errc::malformed, "unknown dtype '" + core::excerpt(dt->get<std::string>()) + "'", disp, name);
 
   Entry e;
   e.ref.name = name;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <system_error>
 
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 #include "weightdiff/error.hpp"
 
 namespace fs = std::filesystem;
@@ -28,19 +28,19 @@ fs::path safe_relative_path(const std::string& rel, const std::string& source) {
     throw Error(Errc::unsafe_path, "file path contains a NUL byte", source);
   const fs::path p(rel);
   if (p.is_absolute() || p.has_root_name() || p.has_root_directory())
-    throw Error(Errc::unsafe_path, "absolute file path '" + excerpt(rel) + "'", source);
+    throw Error(Errc::unsafe_path, "absolute file path '" + core::excerpt(rel) + "'", source);
   const fs::path norm = p.lexically_normal();
   if (std::any_of(norm.begin(), norm.end(), [](const fs::path& c) { return c == ".."; }))
-    throw Error(Errc::unsafe_path, "file path '" + excerpt(rel) + "' leaves the model folder", source);
+    throw Error(Errc::unsafe_path, "file path '" + core::excerpt(rel) + "' leaves the model folder", source);
   if (norm.empty() || norm == ".")
-    throw Error(Errc::unsafe_path, "file path '" + excerpt(rel) + "' names no file", source);
+    throw Error(Errc::unsafe_path, "file path '" + core::excerpt(rel) + "' names no file", source);
   // Longer than Linux's PATH_MAX names no file; refusing it here keeps a
   // 10 MB path out of every later message (where it would name the file).
   constexpr size_t kMaxPath = 4096;
   if (rel.size() > kMaxPath)
     throw Error(Errc::malformed,
                 "file path of " + std::to_string(rel.size()) + " bytes, longer than 4096: '" +
-                    excerpt(rel) + "'",
+                    core::excerpt(rel) + "'",
                 source);
   return norm;
 }

@@ -8,21 +8,12 @@
 #include "match/replace.hpp"
 #include "weightdiff/error.hpp"
 
-namespace weightdiff {
-
-MapRule parse_map_rule(const std::string& spec) {
-  const auto eq = spec.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw Error(Errc::usage, match::quoted_option("--map", spec) + ": expected 'REGEX=REPLACEMENT'");
-  return MapRule{spec.substr(0, eq), spec.substr(eq + 1)};
-}
-
-namespace match {
+namespace weightdiff::match {
 namespace {
 
 class Filter {
  public:
-  explicit Filter(const DiffOptions& opt) {
+  explicit Filter(const MatchOptions& opt) {
     for (const auto& p : opt.include) include_.emplace_back(p, "--include");
     for (const auto& p : opt.exclude) exclude_.emplace_back(p, "--exclude");
   }
@@ -38,7 +29,7 @@ class Filter {
 
 }  // namespace
 
-std::vector<Entry> match_tensors(const Model& a, const Model& b, const DiffOptions& opt) {
+std::vector<Entry> match_tensors(const Model& a, const Model& b, const MatchOptions& opt) {
   const Filter filter(opt);
   std::vector<std::pair<Pattern, std::string>> rules;
   for (const auto& r : opt.map) rules.emplace_back(Pattern(r.pattern, "--map"), r.replacement);
@@ -82,5 +73,4 @@ std::vector<Entry> match_tensors(const Model& a, const Model& b, const DiffOptio
   return out;
 }
 
-}  // namespace match
-}  // namespace weightdiff
+}  // namespace weightdiff::match

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "weightdiff/diff.hpp"
 #include "weightdiff/model.hpp"
+#include "weightdiff/options.hpp"
 
 namespace weightdiff::match {
 
@@ -20,6 +20,6 @@ struct Entry {
 // and pairs by name. Sorted by name, byte-wise. Throws Error(usage) for a bad
 // regex or filters that leave nothing of a side that had tensors, and
 // Error(conflict) when two B tensors map to one name.
-std::vector<Entry> match_tensors(const Model& a, const Model& b, const DiffOptions& opt);
+std::vector<Entry> match_tensors(const Model& a, const Model& b, const MatchOptions& opt);
 
 }  // namespace weightdiff::match

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include "core/excerpt.hpp"
 #include "weightdiff/error.hpp"
 
 namespace weightdiff::match {
@@ -38,14 +39,7 @@ bool uses_lookaround_or_backreference(std::string_view p) {
 }  // namespace
 
 std::string quoted_option(const char* option, std::string_view pattern) {
-  std::string out = std::string(option) + " '";
-  if (pattern.size() > kQuotedPatternBytes) {
-    out.append(pattern.substr(0, kQuotedPatternBytes));
-    out += "…";
-  } else {
-    out.append(pattern);
-  }
-  return out + "'";
+  return std::string(option) + " '" + core::excerpt(pattern) + "'";
 }
 
 Pattern::Pattern(const std::string& pattern, const char* option)

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 #include "report/number_text.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/report.hpp"
@@ -70,11 +70,11 @@ std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
-    const size_t len = io::printable_char_length(text, i);
+    const size_t len = core::printable_char_length(text, i);
     if (len == 0) {
       out += '?';
       // One '?' per character: a C1 control is two bytes.
-      i += std::max<size_t>(1, io::utf8_sequence_length(text, i));
+      i += std::max<size_t>(1, core::utf8_sequence_length(text, i));
     } else {
       out.append(text.substr(i, len));
       i += len;

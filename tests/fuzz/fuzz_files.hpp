@@ -63,7 +63,7 @@ inline void open_and_diff(const std::string& path) {
         __builtin_trap();
     weightdiff::DiffOptions opt;
     opt.threads = 1;
-    opt.backend = "cpu";
+    opt.backend = weightdiff::BackendKind::cpu;
     opt.include = {"^(.)*$"};
     opt.structure_only = true;
     (void)weightdiff::diff_models(m, m, opt);

@@ -23,7 +23,7 @@ using wdtest::MemTensor;
 
 std::unique_ptr<backend::Backend> cuda_backend(const std::string& devices, std::string* why) {
   try {
-    auto b = backend::make_backend("cuda", 2, devices, nullptr);
+    auto b = backend::make_backend(BackendKind::cuda, 2, parse_device_list(devices), nullptr);
     return b;
   } catch (const Error& e) {
     *why = e.what();
@@ -152,7 +152,7 @@ TEST(CudaParity, IndicesPast2To31And2To32) {
 // auto falls back to the CPU with a notice; with one, auto picks CUDA.
 TEST(CudaSelection, AutoAndExplicit) {
   std::string notice;
-  auto b = backend::make_backend("auto", 2, "", &notice);
+  auto b = backend::make_backend(BackendKind::automatic, 2, {}, &notice);
   std::string why;
   auto gpu = cuda_backend("", &why);
   if (gpu) {

@@ -127,18 +127,18 @@ TEST(CudaPlan, SplitByBytesGivesConsecutiveBalancedRanges) {
 TEST(CudaPlan, ConfigFromTheEnvironment) {
   ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "16", 1);  // under one f64 engine chunk pair
   ::setenv("WEIGHTDIFF_CUDA_STAGING_SLOTS", "4", 1);
-  EXPECT_THROW(cuda_config(""), Error);
+  EXPECT_THROW(cuda_config({}), Error);
   ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "24", 1);
-  const CudaConfig c = cuda_config("0,0");
+  const CudaConfig c = cuda_config({0, 0});
   EXPECT_EQ(c.staging.slot_bytes, uint64_t{24} << 20);
   EXPECT_EQ(c.slots, 4u);
   EXPECT_EQ(c.devices, (std::vector<int>{0, 0}));
   EXPECT_FALSE(c.copy_only);
   ::setenv("WEIGHTDIFF_CUDA_STAGING_SLOTS", "1", 1);  // a ring needs two
-  EXPECT_THROW(cuda_config(""), Error);
+  EXPECT_THROW(cuda_config({}), Error);
   ::unsetenv("WEIGHTDIFF_CUDA_STAGING_MB");
   ::unsetenv("WEIGHTDIFF_CUDA_STAGING_SLOTS");
-  EXPECT_EQ(cuda_config("").staging.slot_bytes, uint64_t{32} << 20);
+  EXPECT_EQ(cuda_config({}).staging.slot_bytes, uint64_t{32} << 20);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 #include "test_files.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/model.hpp"
@@ -15,7 +15,7 @@ namespace wdtest {
 namespace {
 
 using weightdiff::Errc;
-using weightdiff::io::excerpt;
+using weightdiff::core::excerpt;
 
 constexpr size_t kTenMB = 10'000'000;
 // A message quoting at most one 200-byte excerpt plus the path and wording.

@@ -201,7 +201,7 @@ class InspectReference : public ::testing::Test {
 
   static InspectResult run(unsigned threads, const weightdiff::HistRange& hist = {}) {
     weightdiff::InspectOptions opt;
-    opt.backend = "cpu";
+    opt.backend = weightdiff::BackendKind::cpu;
     opt.threads = threads;
     opt.hist = hist;
     return weightdiff::inspect_model(weightdiff::open_model(path()), opt);
@@ -273,7 +273,7 @@ TYPED_TEST(InspectReference, SameBitsForOneAndThreeThreads) {
 class Inspect : public FileTest {
  protected:
   InspectResult run(const std::string& name, weightdiff::InspectOptions opt = {}) {
-    opt.backend = "cpu";
+    opt.backend = weightdiff::BackendKind::cpu;
     model_ = weightdiff::open_model(path(name));
     return weightdiff::inspect_model(model_, opt);
   }

@@ -83,7 +83,7 @@ CountedRun diff_counting(const fs::path& dir, const fs::path& a, const fs::path&
   const weightdiff::Model mb = weightdiff::open_model(b.string());
   run.most_mappings = mappings_under(dir);  // after the catalogs
   weightdiff::DiffOptions opt;
-  opt.backend = "cpu";
+  opt.backend = weightdiff::BackendKind::cpu;
   opt.threads = 2;
   opt.on_progress = [&](const weightdiff::Progress&) {
     run.most_mappings = std::max(run.most_mappings, mappings_under(dir));
@@ -143,7 +143,7 @@ void expect_changed_when_mapped_again(const fs::path& dir, Alter&& alter,
   const weightdiff::Model mb = weightdiff::open_model((dir / "model.onnx").string());
   alter(dir / "data");
   weightdiff::DiffOptions opt;
-  opt.backend = "cpu";
+  opt.backend = weightdiff::BackendKind::cpu;
   bool finished = false;  // the pass's last progress report
   opt.on_progress = [&](const weightdiff::Progress& p) { finished = finished || p.current.empty(); };
   expect_error([&] { weightdiff::diff_models(ma, mb, opt); }, Errc::changed, must_name);

@@ -42,7 +42,7 @@ weightdiff::DiffOptions structure_only() {
   weightdiff::DiffOptions opt;
   opt.structure_only = true;
   // A backend that this build may lack: none must be made.
-  opt.backend = "cuda";
+  opt.backend = weightdiff::BackendKind::cuda;
   return opt;
 }
 

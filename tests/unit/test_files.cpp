@@ -171,7 +171,7 @@ const weightdiff::TensorDiff& DiffRun::tensor(const std::string& name) const {
 }
 
 DiffRun diff_files(const fs::path& a, const fs::path& b, weightdiff::DiffOptions opt) {
-  if (opt.backend == "auto") opt.backend = "cpu";
+  if (opt.backend == weightdiff::BackendKind::automatic) opt.backend = weightdiff::BackendKind::cpu;
   DiffRun r{weightdiff::open_model(a.string()), weightdiff::open_model(b.string()), {}};
   r.result = weightdiff::diff_models(r.a, r.b, opt);
   return r;

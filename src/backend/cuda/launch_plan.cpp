@@ -143,26 +143,6 @@ PairStats to_pair_stats(const Partial& p, const uint64_t* hist, const HistRange&
   return s;
 }
 
-std::vector<int> parse_device_list(const std::string& text) {
-  std::vector<int> out;
-  if (text.empty()) return out;
-  size_t at = 0;
-  while (true) {
-    const size_t end = std::min(text.find(',', at), text.size());
-    int v = -1;
-    const char* b = text.data() + at;
-    const char* e = text.data() + end;
-    const auto [ptr, ec] = std::from_chars(b, e, v);
-    if (b == e || ec != std::errc() || ptr != e || v < 0 || v > 1023)
-      throw Error(Errc::usage, "--devices '" + text +
-                                   "': expected a comma-separated list of device numbers, e.g. 0,1");
-    out.push_back(v);
-    if (end == text.size()) break;
-    at = end + 1;
-  }
-  return out;
-}
-
 namespace {
 
 uint64_t env_number(const char* name, uint64_t fallback, uint64_t lo, uint64_t hi) {
@@ -179,9 +159,9 @@ uint64_t env_number(const char* name, uint64_t fallback, uint64_t lo, uint64_t h
 
 }  // namespace
 
-CudaConfig cuda_config(const std::string& devices) {
+CudaConfig cuda_config(const std::vector<int>& devices) {
   CudaConfig c;
-  c.devices = parse_device_list(devices);
+  c.devices = devices;
   // At least 17 MiB: one engine chunk (1 Mi elements) of an f64 pair is
   // 16 MiB plus alignment, and a task never spans launches.
   c.staging.slot_bytes = env_number("WEIGHTDIFF_CUDA_STAGING_MB", 32, 17, 4096) << 20;

@@ -58,9 +58,6 @@ HistLayout hist_layout(const HistRange& r);
 PairStats to_pair_stats(const Partial& p, const uint64_t* hist, const HistRange& r,
                         uint64_t numel);
 
-// "0,1,0" -> {0, 1, 0}; "" -> {} (all visible devices). Throws Error(usage).
-std::vector<int> parse_device_list(const std::string& text);
-
 struct CudaConfig {
   std::vector<int> devices;  // one pipeline per entry (repeats allowed); empty = all visible
   StagingLimits staging;     // per slot
@@ -70,10 +67,10 @@ struct CudaConfig {
   bool copy_only = false;
 };
 
-// From --devices and the environment: WEIGHTDIFF_CUDA_STAGING_MB (slot
+// From --devices (weightdiff::parse_device_list) and the environment: WEIGHTDIFF_CUDA_STAGING_MB (slot
 // size, default 32), WEIGHTDIFF_CUDA_STAGING_SLOTS (default 3, at least 2),
 // WEIGHTDIFF_CUDA_BENCH_COPY_ONLY=1 (bench only). Throws Error(usage).
-CudaConfig cuda_config(const std::string& devices);
+CudaConfig cuda_config(const std::vector<int>& devices);
 
 // Splits n tasks with the given byte sizes into `parts` consecutive ranges
 // of similar total bytes: the boundaries (part i is [cut[i], cut[i+1])).

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace weightdiff::io {
+namespace weightdiff::core {
 
 // Length (2 to 4) of the well-formed UTF-8 sequence that starts at s[i]
 // (no overlong forms, surrogates or code points past U+10FFFF), 0 if none
@@ -28,4 +28,4 @@ inline constexpr size_t kMaxExcerpt = 200;
 // inside a character or an escape. Quotes around it are the caller's.
 std::string excerpt(std::string_view text, size_t max = kMaxExcerpt);
 
-}  // namespace weightdiff::io
+}  // namespace weightdiff::core

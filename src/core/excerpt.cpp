@@ -1,8 +1,8 @@
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 
 #include <cstdint>
 
-namespace weightdiff::io {
+namespace weightdiff::core {
 size_t utf8_sequence_length(std::string_view s, size_t i) noexcept {
   const auto c = static_cast<unsigned char>(s[i]);
   size_t len;
@@ -55,4 +55,4 @@ std::string excerpt(std::string_view text, size_t max) {
   return out;
 }
 
-}  // namespace weightdiff::io
+}  // namespace weightdiff::core

@@ -1,6 +1,6 @@
 #include "weightdiff/error.hpp"
 
-#include "io/excerpt.hpp"
+#include "core/excerpt.hpp"
 
 namespace weightdiff {
 namespace {
@@ -11,7 +11,7 @@ std::string compose(const std::string& what, const std::string& file,
   if (!file.empty()) line += file + ": ";
   // Names come from the file and may be 16 KiB long legally (and longer in
   // a file refused for it): the line quotes an excerpt.
-  if (!tensor.empty()) line += "tensor '" + io::excerpt(tensor) + "': ";
+  if (!tensor.empty()) line += "tensor '" + core::excerpt(tensor) + "': ";
   line += what;
   return line;
 }
