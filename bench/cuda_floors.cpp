@@ -61,7 +61,7 @@ wd::TensorRef random_tensor(wd::DType t, uint64_t n, uint64_t seed) {
   r.numel = n;
   r.shape = {n};
   r.nbytes = bytes;
-  r.file = wd::MappedFile::from_bytes(std::move(raw), r.name);
+  r.storage = wd::MappedFile::from_bytes(std::move(raw), r.name);
   return r;
 }
 

@@ -4,7 +4,7 @@
 Layers, lowest first; a file may include project headers of its own layer or
 a lower one, never a higher one:
 
-  core     include/weightdiff/{cancel,dtype,error,model,options,stats,tensor,version}
+  core     include/weightdiff/{cancel,dtype,error,model,options,stats,storage,tensor,version}
            + src/core/ (their implementations, text excerpts)
   io       src/io/            mapped files, checked arithmetic, paths, errors
   formats  src/formats/       loaders: a path in, a catalog out
@@ -30,7 +30,7 @@ RANK = {name: i for i, name in enumerate(ORDER)}
 
 PUBLIC = {
     "cancel": "core", "dtype": "core", "error": "core", "model": "core", "stats": "core",
-    "tensor": "core", "version": "core", "options": "core",
+    "tensor": "core", "version": "core", "options": "core", "storage": "core",
     "diff": "engine", "gates": "engine", "inspect": "engine", "fields": "engine",
     "report": "report", "inspect_report": "report", "progress": "report",
 }

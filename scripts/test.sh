@@ -7,3 +7,5 @@ cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh -DWEIGHTDIFF_TESTS=ON -DWEIGHTDIFF_PYTHON_TESTS=ON
 ctest --test-dir build --output-on-failure --no-tests=error -j"$(nproc)"
+# The installed package works from outside the tree (find_package(weightdiff)).
+scripts/check_install.sh

@@ -21,6 +21,25 @@ struct Model {
 // Detects the format from content and opens it. Throws weightdiff::Error.
 Model open_model(const std::string& path);
 
+// One tensor in memory the caller owns: its elements in row-major order,
+// encoded as a file would hold them (little-endian; i4/u4 two per byte, low
+// nibble first).
+struct BufferTensor {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<uint64_t> shape;  // empty = scalar
+  const void* data = nullptr;   // may be null only when nbytes == 0
+  uint64_t nbytes = 0;          // must equal dtype_storage_bytes(dtype, numel)
+};
+
+// A model over those buffers, not copied (the way in for arrays already in
+// memory: a binding's numpy/torch tensors, a C++ program's weights). The
+// buffers must stay valid and unchanged while the model or any result
+// refers to them. Validated as a loader validates a file: names unique and
+// at most 16 KiB, byte sizes matching shapes (Error(malformed) or
+// Error(conflict) naming `path`, which is how reports name the model).
+Model model_from_buffers(const std::string& path, std::vector<BufferTensor> tensors);
+
 // A file a run reads, by identity (device + inode): a report written over
 // one would destroy an input (SPEC §8), so writers refuse such a destination.
 struct InputFile {

@@ -8,23 +8,23 @@
 #include <vector>
 
 #include "weightdiff/dtype.hpp"
+#include "weightdiff/storage.hpp"
 
 namespace weightdiff {
-
-class MappedFile;  // src/io/mapped_file.hpp
 
 struct TensorRef {
   std::string name;
   DType dtype = DType::f32;
   std::vector<uint64_t> shape;  // row-major; empty = scalar
   uint64_t numel = 1;
-  std::shared_ptr<const MappedFile> file;  // null only when nbytes == 0
-  uint64_t offset = 0;                     // byte offset of element 0 in file
+  std::shared_ptr<const Storage> storage;  // null only when nbytes == 0
+  uint64_t offset = 0;                     // byte offset of element 0 in storage
   uint64_t nbytes = 0;                     // == dtype_storage_bytes(dtype, numel)
   // Non-empty: a type the format defines but we cannot decode (its name in
   // the format); the pair is reported as unsupported_dtype, never read.
   std::string unsupported_dtype;
 
+  // The bytes of element 0: valid while `storage` is pinned.
   const std::byte* data() const noexcept;
 };
 

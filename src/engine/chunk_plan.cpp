@@ -26,12 +26,12 @@ bool ChunkPlanner::next(Batch& batch) {
     }
     // Files this task adds to the batch; a batch over the bound ends here
     // (never empty: one task reads at most two files).
-    const MappedFile* add[2] = {nullptr, nullptr};
+    const Storage* add[2] = {nullptr, nullptr};
     size_t adding = 0;
     for (const TensorRef* t : {p.a, p.b})
-      if (t->file && t->file->is_file() && !files_.contains(t->file.get()) &&
-          (adding == 0 || add[0] != t->file.get()))
-        add[adding++] = t->file.get();
+      if (t->storage && t->storage->is_file() && !files_.contains(t->storage.get()) &&
+          (adding == 0 || add[0] != t->storage.get()))
+        add[adding++] = t->storage.get();
     if (adding > 0 && !batch.tasks.empty() && files_.size() + adding > batch_files_) break;
     for (size_t i = 0; i < adding; ++i) files_.insert(add[i]);
     const uint64_t count = std::min(chunk_, numel - offset_);

@@ -40,7 +40,7 @@ class ChunkPlanner {
   size_t batch_tasks_, batch_files_;
   size_t pair_ = 0;
   uint64_t offset_ = 0;
-  std::unordered_set<const MappedFile*> files_;  // of the batch being filled
+  std::unordered_set<const Storage*> files_;  // of the batch being filled
 };
 
 }  // namespace weightdiff::engine

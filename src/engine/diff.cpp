@@ -160,27 +160,27 @@ void summarize(DiffResult& r) {
 class BatchMappings {
  public:
   explicit BatchMappings(const engine::Batch& batch) {
-    std::vector<const MappedFile*> files;
+    std::vector<const Storage*> files;
     for (const auto& t : batch.tasks)
       for (const TensorRef* side : {t.a, t.b})
-        if (side->file && side->file->is_file()) files.push_back(side->file.get());
+        if (side->storage && side->storage->is_file()) files.push_back(side->storage.get());
     std::sort(files.begin(), files.end());
     files.erase(std::unique(files.begin(), files.end()), files.end());
     pins_.reserve(files.size());
-    for (const MappedFile* f : files) pins_.emplace_back(f);
+    for (const Storage* f : files) pins_.emplace_back(f);
   }
 
  private:
-  std::vector<MappingPin> pins_;
+  std::vector<StoragePin> pins_;
 };
 
 void release_batch(const engine::Batch& batch) {
-  std::map<const MappedFile*, std::pair<uint64_t, uint64_t>> hull;  // [begin, end)
+  std::map<const Storage*, std::pair<uint64_t, uint64_t>> hull;  // [begin, end)
   for (const auto& t : batch.tasks)
     for (const TensorRef* side : {t.a, t.b}) {
-      if (!side->file) continue;
+      if (!side->storage) continue;
       const backend::ByteRange r = backend::chunk_bytes(*side, t.first, t.count);
-      auto [it, fresh] = hull.emplace(side->file.get(), std::pair{r.begin, r.end});
+      auto [it, fresh] = hull.emplace(side->storage.get(), std::pair{r.begin, r.end});
       if (!fresh)
         it->second = {std::min(it->second.first, r.begin), std::max(it->second.second, r.end)};
     }
@@ -310,11 +310,11 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
 
   // Same bytes start to end: a file replaced or rewritten during the pass
   // (caught by SIGBUS only when it shrank) makes the results meaningless.
-  std::set<const MappedFile*> files;
+  std::set<const Storage*> files;
   for (const auto& p : pairs)
     for (const TensorRef* t : {p.a, p.b})
-      if (t->file) files.insert(t->file.get());
-  for (const MappedFile* f : files) f->check_unchanged();
+      if (t->storage) files.insert(t->storage.get());
+  for (const Storage* f : files) f->check_unchanged();
 
   for (const size_t ti : tensor_of_pair) {
     TensorDiff& d = result.tensors[ti];

@@ -44,8 +44,8 @@ SafetensorsFile open_shard(const fs::path& dir, const std::string& dir_display,
                            const std::string& rel, const MappedFile::Roots& roots) {
   const std::string display = join_display(dir_display, rel);
   auto file = MappedFile::open_within((dir / rel).string(), roots, display);
-  const MappingPin parsing(file.get());  // the header is read in place
-  return parse_safetensors(std::move(file));
+  const StoragePin parsing(file.get());  // the header is read in place
+  return parse_safetensors(file);  // a copy: `file` must outlive the pin, also on a throw
 }
 
 }  // namespace
@@ -55,7 +55,7 @@ Model open_safetensors_index(const std::string& index) {
   const fs::path dir = index_path.parent_path().empty() ? fs::path(".") : index_path.parent_path();
   const std::string dir_display = index_path.parent_path().string();
   auto file = MappedFile::open(index, index);
-  const MappingPin parsing(file.get());
+  const StoragePin parsing(file.get());
   const std::string_view text(reinterpret_cast<const char*>(file->data()), file->size());
   const nlohmann::json j = parse_strict_json(text, index);
   if (!j.is_object()) throw Error(Errc::malformed, "index is not a JSON object", index);

@@ -38,10 +38,10 @@ std::vector<InputFile> model_path_files(const std::string& path) {
 
 std::vector<InputFile> model_input_files(const Model& m) {
   std::vector<InputFile> out = model_path_files(m.path);
-  std::set<const MappedFile*> seen;
+  std::set<const Storage*> seen;
   for (const auto& t : m.tensors)
-    if (t.file && t.file->inode() != 0 && seen.insert(t.file.get()).second)
-      out.push_back({t.file->device(), t.file->inode(), t.file->display_path()});
+    if (t.storage && t.storage->inode() != 0 && seen.insert(t.storage.get()).second)
+      out.push_back({t.storage->device(), t.storage->inode(), t.storage->display_path()});
   return out;
 }
 

@@ -277,13 +277,13 @@ class GraphWalker {
       }
     }
     if (is_float && runs.size() == 1) {  // in place
-      ref.file = files_.model;
+      ref.storage = files_.model;
       ref.offset = runs.front().begin;
       ref.nbytes = runs.front().size();
     } else {
       for (const auto& r : runs) append(base() + r.begin, r.size());
       ref.nbytes = bytes.size();
-      ref.file = ref.nbytes ? MappedFile::from_bytes(std::move(bytes), files_.path) : nullptr;
+      ref.storage = ref.nbytes ? MappedFile::from_bytes(std::move(bytes), files_.path) : nullptr;
     }
     ref.numel = ref.nbytes / (is_float ? 4 : 8);
     if (!scalar) ref.shape = {ref.numel};
@@ -329,7 +329,7 @@ Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path)
   files.dir = fs::path(path).parent_path();  // may be empty: names stay as the user would write them
   files.roots = std::make_shared<const std::vector<fs::path>>(
       io::allowed_roots(files.dir.empty() ? fs::path(".") : files.dir, path));
-  const MappingPin parsing(file.get());  // the graph is walked in place
+  const StoragePin parsing(file.get());  // the graph is walked in place
 
   // Top level: the graph is walked; the small fields go to onnx::ModelProto.
   std::optional<wire::Span> graph;

@@ -174,7 +174,7 @@ void resolve_external(OnnxModelFiles& files, const onnx::TensorProto& t, TensorR
                                      std::string(dtype_name(ref.dtype)) + " need " +
                                      std::to_string(ref.nbytes),
                 display, name);
-  ref.file = mapped;
+  ref.storage = mapped;
   ref.offset = off;
 }
 
@@ -194,7 +194,7 @@ void read_typed(const OnnxModelFiles& files, wire::Span span, uint32_t number,
   const std::byte* base = files.model->data();
   const bool fixed = number == kFloatData || number == kDoubleData;
   if (fixed && vf.occurrences == 1 && vf.first.type == wire::kLength) {
-    ref.file = files.model;
+    ref.storage = files.model;
     ref.offset = vf.first.payload.begin;
     return;
   }
@@ -233,7 +233,7 @@ void read_typed(const OnnxModelFiles& files, wire::Span span, uint32_t number,
     }
   }
   if (at != bytes.size()) throw Error(Errc::changed, "file changed while reading", files.path, name);
-  ref.file = MappedFile::from_bytes(std::move(bytes), files.path);
+  ref.storage = MappedFile::from_bytes(std::move(bytes), files.path);
   ref.offset = 0;
 }
 
@@ -292,7 +292,7 @@ TensorRef read_onnx_tensor(OnnxModelFiles& files, wire::Span span, const std::st
                                        std::string(dtype_name(ref.dtype)) + " need " +
                                        std::to_string(ref.nbytes),
                   files.path, name);
-    ref.file = files.model;
+    ref.storage = files.model;
     ref.offset = vf.first.payload.begin;
     return ref;
   }

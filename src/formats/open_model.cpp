@@ -38,7 +38,7 @@ void finalize(Model& m) {
 Model open_file(const std::string& path) {
   if (path.ends_with(".index.json")) return formats::open_safetensors_index(path);
   auto file = MappedFile::open(path, path);
-  const MappingPin parsing(file.get());  // headers are read in place; tensors map again on use
+  const StoragePin parsing(file.get());  // headers are read in place; tensors map again on use
   if (formats::looks_like_safetensors(*file) || path.ends_with(".safetensors")) {
     Model m;
     m.path = path;

@@ -111,7 +111,7 @@ Entry parse_entry(const std::string& name, const nlohmann::json& v,
                 disp, name);
   e.ref.nbytes = nbytes;
   e.ref.offset = data_start + e.begin;  // checked against the file size by the caller
-  e.ref.file = file;
+  e.ref.storage = file;
   return e;
 }
 

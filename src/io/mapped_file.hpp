@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "weightdiff/storage.hpp"
+
 struct stat;
 
 namespace weightdiff {
@@ -24,14 +26,14 @@ namespace io {
 class MappingBudget;
 }
 
-class MappedFile {
+class MappedFile final : public Storage {
  public:
   using Roots = std::shared_ptr<const std::vector<std::filesystem::path>>;
 
   // Opens and maps path; the file's identity (device, inode, size,
   // modification time) is recorded. `display` is the path as the user should
   // see it in messages. Throws Error(io) when it cannot. The mapping is there
-  // on return, but only a pin (MappingPin) keeps it.
+  // on return, but only a pin (StoragePin) keeps it.
   static std::shared_ptr<const MappedFile> open(const std::string& path,
                                                 const std::string& display);
   // The same for a file a model names (shard, external data): accepted only
@@ -45,14 +47,12 @@ class MappedFile {
   // the file they came from. Pins, release and change checks do nothing for them.
   static std::shared_ptr<const MappedFile> from_bytes(std::vector<std::byte> bytes,
                                                       const std::string& display);
-  ~MappedFile();
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() override;
 
   // The bytes; null for an empty file or while the file is not mapped.
   // Valid while the file is pinned.
-  const std::byte* data() const noexcept { return data_.load(std::memory_order_relaxed); }
-  bool contains(const void* address) const noexcept {
+  const std::byte* data() const noexcept override { return data_.load(std::memory_order_relaxed); }
+  bool contains(const void* address) const noexcept override {
     const auto* p = static_cast<const std::byte*>(address);
     const std::byte* d = data();
     return d != nullptr && p >= d && p < d + size_;
@@ -61,28 +61,28 @@ class MappedFile {
   // was unmapped: reopened as at first (the containment check included) and
   // accepted only when it is still the same file (device, inode, size,
   // modification time), else Error(changed). Thread-safe.
-  void pin() const;
-  void unpin() const noexcept;
+  void pin() const override;
+  void unpin() const noexcept override;
   // Throws Error(changed) when the file at the path is no longer the one
   // mapped (size, modification time or inode differ).
-  void check_unchanged() const;
-  uint64_t size() const noexcept { return size_; }
-  const std::string& display_path() const noexcept { return display_; }
+  void check_unchanged() const override;
+  uint64_t size() const noexcept override { return size_; }
+  const std::string& display_path() const noexcept override { return display_; }
   // The identity recorded at open (0 for bytes in memory): a report
   // destination with the same device and inode would overwrite it.
-  uint64_t device() const noexcept { return device_; }
-  uint64_t inode() const noexcept { return inode_; }
+  uint64_t device() const noexcept override { return device_; }
+  uint64_t inode() const noexcept override { return inode_; }
   // False for bytes in memory: nothing to map.
-  bool is_file() const noexcept { return !in_memory_; }
+  bool is_file() const noexcept override { return !in_memory_; }
 
   // Drops the whole pages inside [offset, offset+length) from this process's
   // resident set; the page cache keeps them, so a later read is still cheap.
   // Only while pinned.
-  void release(uint64_t offset, uint64_t length) const noexcept;
+  void release(uint64_t offset, uint64_t length) const noexcept override;
   // The same, including the pages the range only partly covers: for when no
   // one else is reading the file (small tensors share pages, which the call
   // above must keep).
-  void release_touched(uint64_t offset, uint64_t length) const noexcept;
+  void release_touched(uint64_t offset, uint64_t length) const noexcept override;
 
  private:
   friend class io::MappingBudget;
@@ -106,24 +106,6 @@ class MappedFile {
   mutable size_t pins_ = 0;
   mutable bool parked_ = false;
   mutable std::list<const MappedFile*>::iterator idle_;
-};
-
-// Keeps a file mapped while it lives (no-op for null or bytes in memory).
-class MappingPin {
- public:
-  explicit MappingPin(const MappedFile* f) : f_(f) {
-    if (f_) f_->pin();
-  }
-  MappingPin(MappingPin&& o) noexcept : f_(o.f_) { o.f_ = nullptr; }
-  MappingPin(const MappingPin&) = delete;
-  MappingPin& operator=(const MappingPin&) = delete;
-  MappingPin& operator=(MappingPin&&) = delete;
-  ~MappingPin() {
-    if (f_) f_->unpin();
-  }
-
- private:
-  const MappedFile* f_;
 };
 
 }  // namespace weightdiff

@@ -6,13 +6,27 @@
 namespace weightdiff::io::detail {
 namespace {
 
-void on_sigbus(int sig, siginfo_t* info, void*) {
+// The handler that was there before ours: a program (or a runtime such as a
+// JVM or Python's faulthandler) that embeds the library keeps its own.
+struct sigaction g_previous {};
+
+void on_sigbus(int sig, siginfo_t* info, void* context) {
   SigbusScope* scope = active_sigbus_scope();
   if (scope != nullptr) {
     scope->fault_address = info->si_addr;
     siglongjmp(scope->env, 1);
   }
-  // Not a guarded read: the default action (terminate), as without us.
+  // Not a guarded read: whatever handled it before us, else the default
+  // action (terminate), as without us.
+  if ((g_previous.sa_flags & SA_SIGINFO) != 0 && g_previous.sa_sigaction != nullptr) {
+    g_previous.sa_sigaction(sig, info, context);
+    return;
+  }
+  if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN &&
+      g_previous.sa_handler != nullptr) {
+    g_previous.sa_handler(sig);
+    return;
+  }
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
@@ -31,7 +45,7 @@ void install_sigbus_handler() {
     sa.sa_sigaction = on_sigbus;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, nullptr);
+    sigaction(SIGBUS, &sa, &g_previous);
   });
 }
 

@@ -24,13 +24,13 @@ SigbusScope*& active_sigbus_scope();
 // Runs read() (which must only read the mappings of a and b and allocate
 // nothing that outlives it: on a fault, its frames are abandoned).
 template <typename Read>
-void read_guarded(const MappedFile* a, const MappedFile* b, Read&& read) {
+void read_guarded(const Storage* a, const Storage* b, Read&& read) {
   detail::install_sigbus_handler();
   detail::SigbusScope scope;
   detail::SigbusScope* const outer = detail::active_sigbus_scope();  // guards nest
   if (sigsetjmp(scope.env, 1) != 0) {
     detail::active_sigbus_scope() = outer;
-    const MappedFile* f = a && a->contains(scope.fault_address) ? a : b;
+    const Storage* f = a && a->contains(scope.fault_address) ? a : b;
     throw Error(Errc::changed, "file changed while reading (truncated?)",
                 f ? f->display_path() : std::string());
   }

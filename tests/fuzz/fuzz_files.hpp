@@ -59,7 +59,7 @@ inline void open_and_diff(const std::string& path) {
   try {
     const weightdiff::Model m = weightdiff::open_model(path);
     for (const auto& t : m.tensors)
-      if (t.file && !(t.offset <= t.file->size() && t.nbytes <= t.file->size() - t.offset))
+      if (t.storage && !(t.offset <= t.storage->size() && t.nbytes <= t.storage->size() - t.offset))
         __builtin_trap();
     weightdiff::DiffOptions opt;
     opt.threads = 1;

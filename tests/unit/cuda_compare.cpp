@@ -52,7 +52,7 @@ MemTensor random_tensor(DType t, uint64_t n, uint64_t seed, const MemTensor* lik
   m.ref.shape = {n};
   m.ref.numel = n;
   m.ref.nbytes = bytes.size();
-  m.ref.file = weightdiff::MappedFile::from_bytes(std::move(raw), name);
+  m.ref.storage = weightdiff::MappedFile::from_bytes(std::move(raw), name);
   return m;
 }
 
@@ -185,7 +185,7 @@ SparsePair sparse_pair_past_2to32(const std::filesystem::path& dir) {
     t.shape = {SparsePair::kSize};
     t.numel = SparsePair::kSize;
     t.nbytes = SparsePair::kSize;
-    t.file = weightdiff::MappedFile::open(p, p);
+    t.storage = weightdiff::MappedFile::open(p, p);
   }
   return pair;
 }

@@ -101,7 +101,7 @@ TEST_F(OnnxTest, RawDataIsReferencedInPlace) {
   EXPECT_EQ(t.dtype, DType::f32);
   EXPECT_EQ(t.shape, (std::vector<uint64_t>{2, 3}));
   EXPECT_EQ(data_of(t), bytes_of(v));
-  EXPECT_EQ(t.file->display_path(), p);  // the model file's own mapping
+  EXPECT_EQ(t.storage->display_path(), p);  // the model file's own mapping
   EXPECT_EQ(m.metadata.at("onnx.producer_name"), "unit");
   EXPECT_EQ(m.metadata.at("onnx.opset.ai.onnx"), "21");
 }
@@ -120,7 +120,7 @@ TEST_F(OnnxTest, PackedFloatAndDoubleDataStayInPlace) {
   const Model m = weightdiff::open_model(p);
   EXPECT_EQ(data_of(find(m, "f")), bytes_of(std::vector<float>{1.0f, -0.5f, 2.5f}));
   EXPECT_EQ(data_of(find(m, "d")), bytes_of(std::vector<double>{1e300, -3.0}));
-  EXPECT_EQ(find(m, "f").file->display_path(), p);
+  EXPECT_EQ(find(m, "f").storage->display_path(), p);
   EXPECT_GT(find(m, "f").offset, 0u);
 }
 
@@ -250,8 +250,8 @@ TEST_F(OnnxTest, ExternalDataOneFileManyTensorsAndOffsets) {
   const Model m = weightdiff::open_model(save(model_with({ext("a", 4, nullptr, "16"), ext("b", 6, "16", nullptr)})));
   EXPECT_EQ(data_of(find(m, "a")), bytes_of(std::vector<float>(all.begin(), all.begin() + 4)));
   EXPECT_EQ(data_of(find(m, "b")), bytes_of(std::vector<float>(all.begin() + 4, all.end())));
-  EXPECT_EQ(find(m, "a").file.get(), find(m, "b").file.get());  // mapped once
-  EXPECT_EQ(find(m, "a").file->display_path(), (dir_.path() / "weights.bin").string());
+  EXPECT_EQ(find(m, "a").storage.get(), find(m, "b").storage.get());  // mapped once
+  EXPECT_EQ(find(m, "a").storage->display_path(), (dir_.path() / "weights.bin").string());
 }
 
 // ------------------------------------------------------------ graph structure

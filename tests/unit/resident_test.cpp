@@ -49,10 +49,10 @@ TEST_F(ResidentTest, ManySubPageTensorsAreDroppedAfterTheDiff) {
   const auto r = diff_files(file("a.safetensors"), file("b.safetensors"));
   ASSERT_EQ(r.result.summary.identical, 4000u);
   for (const auto* m : {&r.a, &r.b}) {
-    const void* start = m->tensors.front().file->data();
+    const void* start = m->tensors.front().storage->data();
     const long kib = resident_kib(start);
     ASSERT_GE(kib, 0) << "mapping not found in /proc/self/smaps";
-    EXPECT_LT(kib, 64) << "of a " << m->tensors.front().file->size() / 1024 << " KiB file";
+    EXPECT_LT(kib, 64) << "of a " << m->tensors.front().storage->size() / 1024 << " KiB file";
   }
 }
 

@@ -43,7 +43,7 @@ class CpuBackend final : public Backend {
                              t.count,    t.atol,     t.rtol,      hist};
     PairStats s;
     // A file truncated under us: Error(changed), not a SIGBUS.
-    io::read_guarded(t.a->file.get(), t.b->file.get(), [&] { s = cpu::reduce_chunk(in); });
+    io::read_guarded(t.a->storage.get(), t.b->storage.get(), [&] { s = cpu::reduce_chunk(in); });
     // The chunk's pages are done with: keep the resident set bounded.
     release(*t.a, t.first, t.count);
     release(*t.b, t.first, t.count);
@@ -51,9 +51,9 @@ class CpuBackend final : public Backend {
   }
 
   static void release(const TensorRef& t, uint64_t first, uint64_t count) {
-    if (!t.file) return;
+    if (!t.storage) return;
     const ByteRange r = chunk_bytes(t, first, count);
-    t.file->release(r.begin, r.end - r.begin);  // whole pages only: neighbours may share the edges
+    t.storage->release(r.begin, r.end - r.begin);  // whole pages only: neighbours may share the edges
   }
 
   unsigned threads_;

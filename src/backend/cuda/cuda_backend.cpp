@@ -148,7 +148,7 @@ class Pipeline {
   static void prefetch(const LaunchGroup& g) {
     static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     for (const CopyOp& op : g.copies) {
-      const auto addr = reinterpret_cast<uintptr_t>(op.t->file->data() + op.src_begin);
+      const auto addr = reinterpret_cast<uintptr_t>(op.t->storage->data() + op.src_begin);
       const uintptr_t start = addr / page * page;
       ::madvise(reinterpret_cast<void*>(start), addr + op.bytes - start, MADV_WILLNEED);
     }
@@ -170,14 +170,14 @@ class Pipeline {
                           for (size_t i = r.begin(); i != r.end(); ++i) {
                             const Piece& p = pieces[i];
                             // A file truncated under us: Error(changed), not a SIGBUS.
-                            io::read_guarded(p.op->t->file.get(), nullptr,
+                            io::read_guarded(p.op->t->storage.get(), nullptr,
                                              [&] { copy_bytes(*p.op, slot, p.from, p.len); });
                           }
                         });
     });
     // Copied: keep the resident set bounded (whole pages only; the engine
     // drops shared edge pages after the batch).
-    for (const CopyOp& op : g.copies) op.t->file->release(op.src_begin, op.bytes);
+    for (const CopyOp& op : g.copies) op.t->storage->release(op.src_begin, op.bytes);
   }
 
   template <typename T>

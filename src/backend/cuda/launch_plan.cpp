@@ -98,7 +98,7 @@ void write_metadata(const LaunchGroup& g, uint8_t* slot) {
 
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len) {
   if (len == 0) return;
-  std::memcpy(slot + op.dst + from, op.t->file->data() + op.src_begin + from, len);
+  std::memcpy(slot + op.dst + from, op.t->storage->data() + op.src_begin + from, len);
 }
 
 HistLayout hist_layout(const HistRange& r) { return {r.lo, r.bins()}; }

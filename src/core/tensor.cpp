@@ -1,11 +1,10 @@
 #include "weightdiff/tensor.hpp"
 
-#include "io/mapped_file.hpp"
 
 namespace weightdiff {
 
 const std::byte* TensorRef::data() const noexcept {
-  return file ? file->data() + offset : nullptr;
+  return storage ? storage->data() + offset : nullptr;
 }
 
 std::string shape_string(const std::vector<uint64_t>& shape) {
