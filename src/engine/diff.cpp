@@ -151,10 +151,6 @@ void summarize(DiffResult& r) {
   s.rel_l2 = rel_l2_of(s.sum_sq_diff, s.sum_sq_a);
 }
 
-// Between batches nothing reads the files: drop every page the batch
-// touched, shared edge pages included, which the backends must keep while
-// neighbouring chunks are in flight. (Without this a model of many small
-// tensors would stay resident: no tensor covers a whole page.)
 // Maps what a batch reads (again, where the mapping budget unmapped it) for
 // the backend's threads, and keeps it mapped until the batch is done.
 class BatchMappings {
@@ -174,6 +170,10 @@ class BatchMappings {
   std::vector<StoragePin> pins_;
 };
 
+// Between batches nothing reads the files: drop every page the batch
+// touched, shared edge pages included, which the backends must keep while
+// neighbouring chunks are in flight. (Without this a model of many small
+// tensors would stay resident: no tensor covers a whole page.)
 void release_batch(const engine::Batch& batch) {
   std::map<const Storage*, std::pair<uint64_t, uint64_t>> hull;  // [begin, end)
   for (const auto& t : batch.tasks)
