@@ -11,7 +11,7 @@ a lower one, never a higher one:
   match    src/match/         pairing by name: catalogs + MatchOptions in
   backend  src/backend/, kernels/   compute partial stats for chunk tasks
   engine   src/engine/ + include/weightdiff/{diff,gates,inspect,fields}.hpp
-  report   src/report/ + include/weightdiff/{report,inspect_report,progress}.hpp
+  report   src/report/ + include/weightdiff/{report,inspect_report}.hpp
   cli      src/cli/           the command line: public headers only
 
 Two more rules: a public header (include/weightdiff/) includes only public
@@ -32,7 +32,7 @@ PUBLIC = {
     "cancel": "core", "dtype": "core", "error": "core", "model": "core", "stats": "core",
     "tensor": "core", "version": "core", "options": "core", "storage": "core",
     "diff": "engine", "gates": "engine", "inspect": "engine", "fields": "engine",
-    "report": "report", "inspect_report": "report", "progress": "report",
+    "report": "report", "inspect_report": "report",
 }
 SRC_DIRS = {"core": "core", "io": "io", "formats": "formats", "match": "match", "backend": "backend",
             "engine": "engine", "report": "report", "cli": "cli"}

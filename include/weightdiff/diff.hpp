@@ -68,7 +68,19 @@ struct MetadataDiff {
   std::optional<std::string> a, b;  // nullopt: the key is absent on that side
 };
 
+// What a result was computed with, as the reports print it ("options"): a
+// result explains itself, reporting it needs no DiffOptions.
+struct DiffSettings {
+  std::optional<double> atol, rtol;  // the overrides asked for (nullopt: per dtype)
+  std::vector<MapRule> map;
+  std::vector<std::string> include, exclude;
+  HistRange hist;
+  bool structure_only = false;
+  std::vector<std::string> fail_if;  // the gates applied (apply_gates), as given
+};
+
 struct DiffResult {
+  DiffSettings settings;
   std::vector<TensorDiff> tensors;  // sorted by name, byte-wise
   Summary summary;
   std::vector<MetadataDiff> metadata_diffs;  // sorted by key, byte-wise

@@ -54,7 +54,14 @@ struct InspectSummary {
   uint64_t bytes_read = 0;
 };
 
+// What a result was computed with (the report's "options").
+struct InspectSettings {
+  std::vector<std::string> include, exclude;
+  HistRange hist;
+};
+
 struct InspectResult {
+  InspectSettings settings;
   std::vector<InspectTensor> tensors;  // sorted by name, byte-wise
   InspectSummary summary;
   std::string backend;

@@ -14,8 +14,7 @@ namespace weightdiff {
 
 struct InspectReportContext {
   const Model* model = nullptr;
-  const InspectResult* result = nullptr;
-  const InspectOptions* options = nullptr;
+  const InspectResult* result = nullptr;  // carries what it was computed with
 };
 
 // The scalar per-tensor fields of SPEC §5's `inspect` JSON, in order (name,

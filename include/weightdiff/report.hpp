@@ -18,9 +18,7 @@ namespace weightdiff {
 struct ReportContext {
   const Model* a = nullptr;
   const Model* b = nullptr;
-  const DiffResult* result = nullptr;
-  const DiffOptions* options = nullptr;
-  std::vector<std::string> fail_if;  // gate expressions as given
+  const DiffResult* result = nullptr;  // carries what it was computed with
 };
 
 void write_json(std::ostream& out, const ReportContext& ctx);

@@ -17,6 +17,9 @@
 
 namespace weightdiff::backend {
 
+// b == a (the same TensorRef): a one-sided task (inspect). Its bytes are
+// read and decoded once; the a-side fields of the result are that tensor's
+// value statistics.
 struct ChunkTask {
   const TensorRef* a;
   const TensorRef* b;

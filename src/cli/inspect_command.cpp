@@ -9,12 +9,12 @@
 
 #include "cli/interrupt.hpp"
 #include "cli/options.hpp"
+#include "cli/progress_line.hpp"
 #include "cli/report_file.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/inspect.hpp"
 #include "weightdiff/inspect_report.hpp"
 #include "weightdiff/model.hpp"
-#include "weightdiff/progress.hpp"
 #include "weightdiff/report.hpp"
 
 namespace weightdiff::cli {
@@ -35,6 +35,7 @@ int run(const InspectArgs& args) {
   // Nothing is opened before every destination is known not to be an input.
   refuse_reports_over_inputs(reports, model_path_files(args.model));
   opt.cancel = install_interrupt_handlers();
+  const auto allow = allow_threads(opt.threads);
 
   const Model model = open_model(args.model);
   refuse_reports_over_inputs(reports, model_input_files(model));
@@ -48,7 +49,7 @@ int run(const InspectArgs& args) {
   progress.reset();  // ends the progress line before anything else is printed
   for (const auto& n : result.notices) std::cerr << "weightdiff: " << printable(n) << '\n';
 
-  const InspectReportContext ctx{&model, &result, &opt};
+  const InspectReportContext ctx{&model, &result};
   for (const auto& r : reports)
     write_report(r.path, [&](std::ostream& out) {
       if (r.option == "--json") write_inspect_json(out, ctx);

@@ -9,6 +9,7 @@
 #include "cli/inspect_command.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/options.hpp"
+#include "cli/progress_line.hpp"
 #include "cli/report_file.hpp"
 #include "cli/std_streams.hpp"
 #include "weightdiff/model.hpp"
@@ -16,7 +17,6 @@
 #include "weightdiff/error.hpp"
 #include "weightdiff/gates.hpp"
 #include "weightdiff/model.hpp"
-#include "weightdiff/progress.hpp"
 #include "weightdiff/report.hpp"
 #include "weightdiff/version.hpp"
 
@@ -59,6 +59,7 @@ int run(const CliArgs& args) {
   wd::cli::refuse_reports_over_inputs(reports, wd::model_path_files(args.a));
   wd::cli::refuse_reports_over_inputs(reports, wd::model_path_files(args.b));
   opt.cancel = wd::cli::install_interrupt_handlers();
+  const auto allow = wd::cli::allow_threads(opt.threads);
 
   const wd::Model a = wd::open_model(args.a);
   const wd::Model b = wd::open_model(args.b);
@@ -67,7 +68,7 @@ int run(const CliArgs& args) {
   wd::cli::refuse_reports_over_inputs(reports, wd::model_input_files(a));
   wd::cli::refuse_reports_over_inputs(reports, wd::model_input_files(b));
   wd::throw_if_cancelled(opt.cancel);
-  std::optional<wd::ProgressLine> progress;
+  std::optional<wd::cli::ProgressLine> progress;
   if (wd::cli::want_progress(args.progress)) {
     progress.emplace(stderr);
     opt.on_progress = [&](const wd::Progress& p) { progress->update(p); };
@@ -77,7 +78,7 @@ int run(const CliArgs& args) {
   for (const auto& n : result.notices) std::cerr << "weightdiff: " << wd::printable(n) << '\n';
   wd::apply_gates(result, gates);
 
-  wd::ReportContext ctx{&a, &b, &result, &opt, args.fail_if};
+  wd::ReportContext ctx{&a, &b, &result};
   for (const auto& r : reports)
     write_report(r.path, [&](std::ostream& out) {
       if (r.option == "--json") wd::write_json(out, ctx);

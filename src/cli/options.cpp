@@ -123,4 +123,10 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int(
   }
 }
 
+std::unique_ptr<tbb::global_control> allow_threads(unsigned threads) {
+  const size_t now = tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+  if (threads <= now) return nullptr;
+  return std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, threads);
+}
+
 }  // namespace weightdiff::cli

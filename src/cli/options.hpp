@@ -1,7 +1,10 @@
 // Option parsing shared by the diff and inspect commands.
 #pragma once
 
+#include <tbb/global_control.h>
+
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,11 @@ void add_shared_options(CLI::App& app, SharedArgs& args);
 // The typed, validated ComputeOptions they give (no progress callback, no
 // cancel flag: those are the command's). Throws Error(usage).
 ComputeOptions compute_options(const SharedArgs& args);
+
+// TBB caps its workers at the CPU count, and --threads may ask for more.
+// The process is the command's, so the command (never the library: a
+// process-wide setting) lifts the cap while it runs. Null when not needed.
+std::unique_ptr<tbb::global_control> allow_threads(unsigned threads);
 
 // --progress auto|always|never; auto: stderr is a terminal.
 bool want_progress(const std::string& mode);

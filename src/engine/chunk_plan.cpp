@@ -6,7 +6,7 @@
 
 namespace weightdiff::engine {
 
-ChunkPlanner::ChunkPlanner(const std::vector<PlannedPair>& pairs, uint64_t chunk_elements,
+ChunkPlanner::ChunkPlanner(std::span<const PlannedPair> pairs, uint64_t chunk_elements,
                            uint64_t batch_elements, size_t batch_tasks, size_t batch_files)
     : pairs_(pairs), chunk_(chunk_elements), batch_elems_(batch_elements),
       batch_tasks_(batch_tasks), batch_files_(batch_files) {}

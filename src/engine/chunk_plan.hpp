@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <unordered_set>
 #include <vector>
 
@@ -28,14 +29,14 @@ struct Batch {
 
 class ChunkPlanner {
  public:
-  ChunkPlanner(const std::vector<PlannedPair>& pairs, uint64_t chunk_elements = kChunkElements,
+  ChunkPlanner(std::span<const PlannedPair> pairs, uint64_t chunk_elements = kChunkElements,
                uint64_t batch_elements = uint64_t{64} << 20, size_t batch_tasks = 4096,
                size_t batch_files = SIZE_MAX);
   // Fills the next batch; false when every chunk has been handed out.
   bool next(Batch& batch);
 
  private:
-  const std::vector<PlannedPair>& pairs_;
+  std::span<const PlannedPair> pairs_;
   uint64_t chunk_, batch_elems_;
   size_t batch_tasks_, batch_files_;
   size_t pair_ = 0;

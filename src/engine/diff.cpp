@@ -5,14 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <map>
-#include <set>
 #include <thread>
 
 #include "backend/backend.hpp"
-#include "engine/chunk_plan.hpp"
-#include "io/mapped_file.hpp"
-#include "io/mapping_budget.hpp"
+#include "engine/reduce_pairs.hpp"
 #include "match/match.hpp"
 #include "match/prefix_hint.hpp"
 #include "weightdiff/diff.hpp"
@@ -49,11 +45,6 @@ unsigned default_thread_count() {
 }
 
 namespace {
-
-// What the per-pair histograms may hold in all (see check_histogram_budget):
-// the default range fits 1.9M pairs (more than the 1M tensors a model may
-// hold), -1021:1023 about 52k.
-constexpr uint64_t kHistogramBudgetBytes = uint64_t{4} << 30;
 
 std::string dtype_label(const TensorRef& t) {
   return t.unsupported_dtype.empty() ? std::string(dtype_name(t.dtype)) : t.unsupported_dtype;
@@ -151,57 +142,16 @@ void summarize(DiffResult& r) {
   s.rel_l2 = rel_l2_of(s.sum_sq_diff, s.sum_sq_a);
 }
 
-// Maps what a batch reads (again, where the mapping budget unmapped it) for
-// the backend's threads, and keeps it mapped until the batch is done.
-class BatchMappings {
- public:
-  explicit BatchMappings(const engine::Batch& batch) {
-    std::vector<const Storage*> files;
-    for (const auto& t : batch.tasks)
-      for (const TensorRef* side : {t.a, t.b})
-        if (side->storage && side->storage->is_file()) files.push_back(side->storage.get());
-    std::sort(files.begin(), files.end());
-    files.erase(std::unique(files.begin(), files.end()), files.end());
-    pins_.reserve(files.size());
-    for (const Storage* f : files) pins_.emplace_back(f);
-  }
-
- private:
-  std::vector<StoragePin> pins_;
-};
-
-// Between batches nothing reads the files: drop every page the batch
-// touched, shared edge pages included, which the backends must keep while
-// neighbouring chunks are in flight. (Without this a model of many small
-// tensors would stay resident: no tensor covers a whole page.)
-void release_batch(const engine::Batch& batch) {
-  std::map<const Storage*, std::pair<uint64_t, uint64_t>> hull;  // [begin, end)
-  for (const auto& t : batch.tasks)
-    for (const TensorRef* side : {t.a, t.b}) {
-      if (!side->storage) continue;
-      const backend::ByteRange r = backend::chunk_bytes(*side, t.first, t.count);
-      auto [it, fresh] = hull.emplace(side->storage.get(), std::pair{r.begin, r.end});
-      if (!fresh)
-        it->second = {std::min(it->second.first, r.begin), std::max(it->second.second, r.end)};
-    }
-  for (const auto& [file, range] : hull) file->release_touched(range.first, range.second - range.first);
-}
-
-// Every compared pair keeps its histograms (5 arrays of --hist-range bins)
-// until the reports are written. A model of many small tensors with a wide
-// range would need gigabytes for them: refuse it up front with the numbers,
-// not with std::bad_alloc halfway through.
-void check_histogram_budget(const std::vector<TensorDiff>& tensors, const HistRange& hist) {
-  const uint64_t pairs = static_cast<uint64_t>(std::count_if(
-      tensors.begin(), tensors.end(), [](const TensorDiff& d) { return d.status == Status::identical; }));
-  const uint64_t bytes = pairs * static_cast<uint64_t>(hist.bins()) * 5 * sizeof(uint64_t);
-  if (bytes <= kHistogramBudgetBytes) return;
-  throw Error(Errc::usage,
-              "--hist-range " + std::to_string(hist.lo) + ":" + std::to_string(hist.hi) + ": " +
-                  std::to_string(pairs) + " tensor pairs x " + std::to_string(hist.bins()) +
-                  " bins need " + std::to_string(bytes >> 20) + " MiB of histograms (limit " +
-                  std::to_string(kHistogramBudgetBytes >> 20) +
-                  " MiB): narrow the range (default -40:16)");
+DiffSettings settings_of(const DiffOptions& opt) {
+  DiffSettings s;
+  s.atol = opt.atol;
+  s.rtol = opt.rtol;
+  s.map = opt.map;
+  s.include = opt.include;
+  s.exclude = opt.exclude;
+  s.hist = opt.hist;
+  s.structure_only = opt.structure_only;
+  return s;
 }
 
 // --structure-only: catalogs and metadata only. No backend is made (no
@@ -211,6 +161,7 @@ DiffResult diff_structure(const Model& a, const Model& b, const DiffOptions& opt
                           std::chrono::steady_clock::time_point t0) {
   const auto entries = match::match_tensors(a, b, opt);
   DiffResult result;
+  result.settings = settings_of(opt);
   result.backend = "none";
   result.metadata_diffs = metadata_diffs(a, b);
   add_prefix_hint(result, entries, opt);
@@ -244,23 +195,18 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   validate(opt);
   if (opt.structure_only) return diff_structure(a, b, opt, t0);
-  const unsigned threads = opt.threads ? opt.threads : default_thread_count();
-  std::string notice;
-  auto backend = backend::make_backend(opt.backend, threads, opt.devices, &notice);
-  backend->set_cancel(opt.cancel);
-
-  const auto entries = match::match_tensors(a, b, opt);
   DiffResult result;
+  result.settings = settings_of(opt);
+  const auto backend = engine::open_backend(opt, result.notices);
+  const auto entries = match::match_tensors(a, b, opt);
   result.backend = backend->name();
   result.devices = backend->devices();
   result.threads = backend->threads();
-  if (!notice.empty()) result.notices.push_back(notice);
   result.metadata_diffs = metadata_diffs(a, b);
   add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
 
   for (const auto& e : entries) result.tensors.push_back(describe(e));
-  check_histogram_budget(result.tensors, opt.hist);
   std::vector<engine::PlannedPair> pairs;
   std::vector<size_t> tensor_of_pair;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -270,63 +216,17 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     const Tolerance tol = pair_tolerance(*e.a, *e.b, opt);
     d.atol = tol.atol;
     d.rtol = tol.rtol;
-    d.stats.emplace(opt.hist);
     pairs.push_back({e.a, e.b, tol.atol, tol.rtol});
     tensor_of_pair.push_back(i);
   }
 
-  Progress progress;
-  for (const auto& p : pairs) progress.bytes_total += p.a->nbytes + p.b->nbytes;
-  // Partial results hold every histogram bin: fewer tasks per batch when a
-  // wide --hist-range makes each one large (same bits: batches only group).
-  const size_t batch_tasks =
-      std::clamp<size_t>(4096 * 56 / static_cast<size_t>(opt.hist.bins()), 16, 4096);
-  engine::ChunkPlanner planner(pairs, engine::kChunkElements, uint64_t{64} << 20, batch_tasks,
-                               io::mapping_limit());
-  engine::Batch batch;
-  std::vector<PairStats> partial;
-  while (planner.next(batch)) {
-    const BatchMappings mapped(batch);
-    partial.assign(batch.tasks.size(), PairStats(opt.hist));
-    backend->reduce(batch.tasks, opt.hist, partial);
-    throw_if_cancelled(opt.cancel);  // before merging: `partial` may be incomplete
-    for (size_t i = 0; i < batch.tasks.size(); ++i) {  // chunk order: deterministic
-      TensorDiff& d = result.tensors[tensor_of_pair[batch.pair_of_task[i]]];
-      d.stats->merge(partial[i]);
-    }
-    release_batch(batch);
-    if (opt.on_progress) {
-      for (const auto& t : batch.tasks)
-        progress.bytes_done += t.count * (dtype_bits(t.a->dtype) + dtype_bits(t.b->dtype)) / 8;
-      progress.current = batch.tasks.back().a->name;
-      opt.on_progress(progress);
-    }
-  }
-  if (opt.on_progress) {
-    progress.bytes_done = progress.bytes_total;
-    progress.current.clear();
-    opt.on_progress(progress);
-  }
-
-  // Same bytes start to end: a file replaced or rewritten during the pass
-  // (caught by SIGBUS only when it shrank) makes the results meaningless.
-  std::set<const Storage*> files;
-  for (const auto& p : pairs)
-    for (const TensorRef* t : {p.a, p.b})
-      if (t->storage) files.insert(t->storage.get());
-  for (const Storage* f : files) f->check_unchanged();
-
-  for (const size_t ti : tensor_of_pair) {
-    TensorDiff& d = result.tensors[ti];
-    d.stats->numel = entries[ti].a->numel;  // also right for empty tensors (no chunk)
-    // +0 and -0 compare equal, so which one a min or max keeps depends on
-    // the combine order (SIMD lanes, GPU reduction trees): report +0 always,
-    // so every backend prints the same bits (SPEC §2: min/max identical).
-    for (double* v : {&d.stats->min_a, &d.stats->max_a, &d.stats->min_b, &d.stats->max_b})
-      if (*v == 0) *v = 0.0;
+  engine::Reduced reduced = engine::reduce_pairs(pairs, *backend, opt);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    TensorDiff& d = result.tensors[tensor_of_pair[i]];
+    d.stats = std::move(reduced.stats[i]);
     d.status = status_of(*d.stats);
   }
-  result.summary.bytes_read = progress.bytes_total;
+  result.summary.bytes_read = reduced.bytes_read;
   summarize(result);
   result.summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

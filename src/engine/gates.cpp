@@ -105,6 +105,7 @@ Gate parse_gate(const std::string& text) {
 }
 
 void apply_gates(DiffResult& result, const std::vector<Gate>& gates) {
+  for (const auto& g : gates) result.settings.fail_if.push_back(g.text);
   for (auto& t : result.tensors) {
     if (!is_compared(t.status)) continue;
     const auto fields = tensor_fields(t);

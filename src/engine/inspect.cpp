@@ -1,16 +1,14 @@
-// inspect_model: one model's value statistics, computed by diffing the model
-// against itself.
-//
-// Why a self-diff: the a-side fields of a pair's PairStats (nan_a, inf_a,
-// mom_a, min_a, max_a, hist_a) are exactly SPEC §2–4 applied to one tensor,
-// and with b == a the finite pairs F are a's finite values. So every backend
-// (CPU now, CUDA later) serves `inspect` through the one Backend interface,
-// with the same chunking, merge order and bit-for-bit determinism as a diff.
-// The price: each element is decoded twice and the difference metrics are
-// computed for nothing (the pages are read once: both sides share a mapping).
+// inspect_model: one model's value statistics, through the engine core the
+// diff uses (reduce_pairs) with one-sided pairs: every element is read and
+// decoded once, and the a-side fields of the result (nan_a, inf_a, mom_a,
+// min_a, max_a, hist_a) are SPEC §2-4 applied to one tensor. Every backend
+// serves inspect through the one Backend interface, with the same chunking,
+// merge order and bit-for-bit determinism as a diff.
 #include <algorithm>
 #include <chrono>
 
+#include "engine/reduce_pairs.hpp"
+#include "match/match.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/inspect.hpp"
 
@@ -29,15 +27,6 @@ int inspect_exit_code(const InspectResult& result) noexcept {
 }
 
 namespace {
-
-const TensorRef& find_tensor(const Model& m, const std::string& name) {
-  const auto it = std::lower_bound(
-      m.tensors.begin(), m.tensors.end(), name,
-      [](const TensorRef& t, const std::string& n) { return t.name < n; });
-  if (it == m.tensors.end() || it->name != name)  // cannot happen: the engine lists the catalog
-    throw Error(Errc::malformed, "tensor missing from the model's catalog", m.path, name);
-  return *it;
-}
 
 ValueStats a_side(const PairStats& s) {
   const Metrics m = derive_metrics(s);
@@ -79,40 +68,37 @@ void summarize(InspectResult& r) {
 
 InspectResult inspect_model(const Model& model, const InspectOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-  DiffOptions d;
-  static_cast<ComputeOptions&>(d) = opt;
-  d.include = opt.include;
-  d.exclude = opt.exclude;
-  if (opt.on_progress) {
-    // The engine counts both sides' bytes; the user reads this model once.
-    d.on_progress = [&opt](const Progress& p) {
-      Progress one = p;
-      one.bytes_done /= 2;
-      one.bytes_total /= 2;
-      opt.on_progress(one);
-    };
-  }
-  const DiffResult diff = diff_models(model, model, d);
-
+  validate(opt);
   InspectResult r;
-  r.backend = diff.backend;
-  r.devices = diff.devices;
-  r.threads = diff.threads;
-  r.notices = diff.notices;
-  r.tensors.reserve(diff.tensors.size());
-  for (const auto& t : diff.tensors) {
-    const TensorRef& ref = find_tensor(model, t.name);
+  r.settings = {opt.include, opt.exclude, opt.hist};
+  const auto backend = engine::open_backend(opt, r.notices);
+  r.backend = backend->name();
+  r.devices = backend->devices();
+  r.threads = backend->threads();
+
+  MatchOptions filters;
+  filters.include = opt.include;
+  filters.exclude = opt.exclude;
+  const std::vector<const TensorRef*> selected = match::select_tensors(model, filters);
+  std::vector<engine::PlannedPair> pairs;
+  for (const TensorRef* t : selected)
+    if (t->unsupported_dtype.empty()) pairs.push_back({t, t, 0.0, 0.0});
+  engine::Reduced reduced = engine::reduce_pairs(pairs, *backend, opt);
+
+  r.tensors.reserve(selected.size());
+  size_t pair = 0;
+  for (const TensorRef* t : selected) {
     InspectTensor it;
-    it.name = t.name;
-    it.dtype = t.dtype_a;
-    it.shape = t.shape_a;
-    it.numel = ref.numel;
-    it.bytes = ref.nbytes;
-    if (t.stats) it.stats = a_side(*t.stats);
+    it.name = t->name;
+    it.dtype = t->unsupported_dtype.empty() ? std::string(dtype_name(t->dtype)) : t->unsupported_dtype;
+    it.shape = t->shape;
+    it.numel = t->numel;
+    it.bytes = t->nbytes;
+    if (t->unsupported_dtype.empty()) it.stats = a_side(reduced.stats[pair++]);
     r.tensors.push_back(std::move(it));
   }
   summarize(r);
-  r.summary.bytes_read = diff.summary.bytes_read / 2;  // both sides were counted
+  r.summary.bytes_read = reduced.bytes_read;
   r.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -73,4 +73,14 @@ std::vector<Entry> match_tensors(const Model& a, const Model& b, const MatchOpti
   return out;
 }
 
+std::vector<const TensorRef*> select_tensors(const Model& m, const MatchOptions& opt) {
+  const Filter filter(opt);
+  std::vector<const TensorRef*> out;
+  for (const auto& t : m.tensors)
+    if (filter.keep(t.name)) out.push_back(&t);
+  if (!m.tensors.empty() && out.empty())
+    throw Error(Errc::usage, "the filters leave no tensor of A", m.path);
+  return out;
+}
+
 }  // namespace weightdiff::match

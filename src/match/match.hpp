@@ -22,4 +22,9 @@ struct Entry {
 // Error(conflict) when two B tensors map to one name.
 std::vector<Entry> match_tensors(const Model& a, const Model& b, const MatchOptions& opt);
 
+// The tensors of one model that the include/exclude filters keep (--map
+// does not apply), in catalog order. Throws Error(usage) for a bad regex or
+// filters that leave nothing of a model that had tensors.
+std::vector<const TensorRef*> select_tensors(const Model& m, const MatchOptions& opt);
+
 }  // namespace weightdiff::match

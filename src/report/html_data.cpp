@@ -53,6 +53,7 @@ Json value_hist(const ValueHistogram& h) {
 // (tests/unit/html_report_test.cpp checks that nothing --json has is lost.)
 Json header_json(const ReportContext& ctx) {
   DiffResult head;
+  head.settings = ctx.result->settings;
   head.summary = ctx.result->summary;
   head.metadata_diffs = ctx.result->metadata_diffs;
   head.backend = ctx.result->backend;

@@ -61,7 +61,7 @@ std::vector<Field> inspect_tensor_fields(const InspectTensor& t) {
 
 void write_inspect_json(std::ostream& out, const InspectReportContext& ctx) {
   const InspectResult& r = *ctx.result;
-  const InspectOptions& o = *ctx.options;
+  const InspectSettings& o = r.settings;
   Json j;
   j["schema_version"] = 1;
   j["tool"] = "weightdiff";

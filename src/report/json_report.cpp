@@ -25,7 +25,7 @@ Json optional_string(const std::optional<std::string>& v) { return v ? Json(*v) 
 
 void write_json(std::ostream& out, const ReportContext& ctx) {
   const DiffResult& r = *ctx.result;
-  const DiffOptions& o = *ctx.options;
+  const DiffSettings& o = r.settings;
   Json j;
   j["schema_version"] = 1;
   j["tool"] = "weightdiff";
@@ -40,7 +40,7 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
                       {"map", map},
                       {"include", o.include},
                       {"exclude", o.exclude},
-                      {"fail_if", ctx.fail_if},
+                      {"fail_if", o.fail_if},
                       {"hist_range", {o.hist.lo, o.hist.hi}},
                       {"structure_only", o.structure_only}};
   const Summary& s = r.summary;

@@ -115,9 +115,8 @@ weightdiff::TensorDiff compared(const std::string& name, std::vector<uint64_t> s
 struct Fixture {
   weightdiff::Model a, b;
   weightdiff::DiffResult result;
-  weightdiff::DiffOptions options;
   std::string csv() const {
-    const weightdiff::ReportContext ctx{&a, &b, &result, &options, {}};
+    const weightdiff::ReportContext ctx{&a, &b, &result};
     std::ostringstream out;
     weightdiff::write_csv(out, ctx);
     return out.str();

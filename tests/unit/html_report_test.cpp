@@ -32,7 +32,7 @@ size_t count(const std::string& text, const std::string& what) {
 struct Fixture {
   weightdiff::Model a, b;
   weightdiff::DiffResult result;
-  weightdiff::DiffOptions options;
+  weightdiff::HistRange hist;
   Fixture() {
     a.path = "/models/<b>a</b>.safetensors";
     b.path = "/models/b\"'&.safetensors";
@@ -47,7 +47,7 @@ struct Fixture {
     t.status = Status::different;
     t.dtype_a = t.dtype_b = "f32";
     t.shape_a = t.shape_b = {2, 3};
-    t.stats.emplace(options.hist);
+    t.stats.emplace(hist);
     t.stats->numel = t.stats->n_finite = 6;
     t.stats->hist_abs_diff.counts[10] = 4;
     t.stats->hist_abs_diff.counts[12] = 2;
@@ -65,7 +65,7 @@ struct Fixture {
   }
   std::string page() const {
     std::ostringstream out;
-    weightdiff::write_html(out, {&a, &b, &result, &options, {}});
+    weightdiff::write_html(out, {&a, &b, &result});
     return out.str();
   }
 };
@@ -102,7 +102,7 @@ TEST(HtmlReport, EmbedsEveryTensorWithTrimmedHistograms) {
   // The header is --json's top level, whatever fields that gains.
   std::ostringstream json_report;
   const Fixture f;
-  weightdiff::write_json(json_report, {&f.a, &f.b, &f.result, &f.options, {}});
+  weightdiff::write_json(json_report, {&f.a, &f.b, &f.result});
   auto expected = nlohmann::json::parse(json_report.str());
   expected.erase("tensors");
   EXPECT_EQ(data["header"], expected);

@@ -352,7 +352,7 @@ class InspectReports : public Inspect {
     opt_.hist = {-4, 4};
     result_ = run("m.safetensors", opt_);
   }
-  weightdiff::InspectReportContext ctx() const { return {&model_, &result_, &opt_}; }
+  weightdiff::InspectReportContext ctx() const { return {&model_, &result_}; }
   weightdiff::InspectOptions opt_;
   InspectResult result_;
 };

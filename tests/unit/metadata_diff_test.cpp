@@ -42,7 +42,7 @@ std::unique_ptr<Run> diff_metadata(const M& a, const M& b, bool structure_only =
 }
 
 std::string table_of(const Run& r) {
-  const weightdiff::ReportContext ctx{&r.run.a, &r.run.b, &r.run.result, &r.opt, {}};
+  const weightdiff::ReportContext ctx{&r.run.a, &r.run.b, &r.run.result};
   std::ostringstream out;
   weightdiff::print_table(out, ctx, {});
   return out.str();
@@ -101,7 +101,7 @@ TEST(MetadataDiff, TableShowsKeyAndBothValuesPrintable) {
 
 TEST(MetadataDiff, JsonListsThemAfterTheSummary) {
   const auto r = diff_metadata(Meta{{"format", "pt"}}, Meta{{"format", "np"}, {"extra", "1"}});
-  const weightdiff::ReportContext ctx{&r->run.a, &r->run.b, &r->run.result, &r->opt, {}};
+  const weightdiff::ReportContext ctx{&r->run.a, &r->run.b, &r->run.result};
   std::ostringstream out;
   weightdiff::write_json(out, ctx);
   const auto j = nlohmann::ordered_json::parse(out.str());

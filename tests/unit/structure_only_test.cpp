@@ -129,7 +129,7 @@ TEST_F(StructureOnly, MatchedCountersOnlyInThisMode) {
 TEST_F(StructureOnly, ReportsWork) {
   const auto opt = structure_only();
   const auto r = weightdiff::diff_models(a, b, opt);
-  const weightdiff::ReportContext ctx{&a, &b, &r, &opt, {}};
+  const weightdiff::ReportContext ctx{&a, &b, &r};
 
   std::ostringstream json;
   weightdiff::write_json(json, ctx);

@@ -1,6 +1,5 @@
 // The CPU backend: one task per chunk on a TBB arena of `threads` workers.
 #include <tbb/blocked_range.h>
-#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -17,11 +16,9 @@ namespace {
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(unsigned threads)
-      : threads_(threads),
-        // TBB caps workers at the CPU count unless told otherwise; --threads wins.
-        allow_(tbb::global_control::max_allowed_parallelism,
-               std::max<size_t>(threads, tbb::this_task_arena::max_concurrency())),
-        arena_(static_cast<int>(threads)) {}
+      // At most the CPU count of workers unless the process lifted TBB's
+      // cap (the CLI does for --threads; a library sets nothing process-wide).
+      : threads_(threads), arena_(static_cast<int>(threads)) {}
 
   std::string name() const override { return "cpu"; }
   unsigned threads() const override { return threads_; }
@@ -39,14 +36,15 @@ class CpuBackend final : public Backend {
 
  private:
   static PairStats run(const ChunkTask& t, const HistRange& hist) {
-    const cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), t.b->data(), t.first,
-                             t.count,    t.atol,     t.rtol,      hist};
+    const bool one_sided = t.a == t.b;  // inspect: read and decode once
+    const cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), one_sided ? nullptr : t.b->data(),
+                             t.first,    t.count,    t.atol,      t.rtol, hist};
     PairStats s;
     // A file truncated under us: Error(changed), not a SIGBUS.
     io::read_guarded(t.a->storage.get(), t.b->storage.get(), [&] { s = cpu::reduce_chunk(in); });
     // The chunk's pages are done with: keep the resident set bounded.
     release(*t.a, t.first, t.count);
-    release(*t.b, t.first, t.count);
+    if (!one_sided) release(*t.b, t.first, t.count);
     return s;
   }
 
@@ -57,7 +55,6 @@ class CpuBackend final : public Backend {
   }
 
   unsigned threads_;
-  tbb::global_control allow_;
   tbb::task_arena arena_;
 };
 

@@ -159,8 +159,11 @@ PairStats reduce_chunk(const ChunkInput& in) {
   for (uint64_t off = 0; off < in.count; off += kBlock) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, in.count - off));
     decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
-    decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
-    const BlockArgs args{a, b, n, in.atol, in.rtol, f64_codes, hist.targets(), out.max_rel};
+    // One-sided (inspect): b is a, decoded once.
+    const double* vb = b;
+    if (in.base_b) decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
+    else vb = a;
+    const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.max_rel};
     block_stats(args, s, slots);
 
     const uint64_t n_fin = fold(s.n_fin);
@@ -204,7 +207,7 @@ PairStats reduce_chunk(const ChunkInput& in) {
       out.max_abs = s.mx[best];
       out.max_abs_index = in.first + off + i;
       out.a_at_max_abs = a[i];
-      out.b_at_max_abs = b[i];
+      out.b_at_max_abs = vb[i];
     }
     out.max_rel = std::max(out.max_rel, lmrel);
     have_max = true;

@@ -17,7 +17,7 @@ namespace weightdiff::cpu {
 struct ChunkInput {
   DType dtype_a, dtype_b;
   const std::byte* base_a;  // element 0 of each tensor
-  const std::byte* base_b;
+  const std::byte* base_b;  // null: one-sided, b is a (decoded once)
   uint64_t first;  // flat index of the chunk's first element
   uint64_t count;
   double atol, rtol;

@@ -1,12 +1,12 @@
 // A one-line progress display on stderr, updated in place.
-#include "weightdiff/progress.hpp"
+#include "cli/progress_line.hpp"
 
 #include <cstdio>
 #include <string>
 
 #include "weightdiff/report.hpp"
 
-namespace weightdiff {
+namespace weightdiff::cli {
 
 ProgressLine::ProgressLine(std::FILE* out) : out_(out), start_(Clock::now()), last_(start_) {}
 
@@ -40,4 +40,4 @@ void ProgressLine::update(const Progress& p) {
   shown_ = true;
 }
 
-}  // namespace weightdiff
+}  // namespace weightdiff::cli

@@ -1,12 +1,13 @@
-// Progress on a terminal: bytes done/total, GB/s, ETA, current tensor.
+// The CLI's progress on a terminal (a library caller draws its own from
+// ComputeOptions::on_progress): bytes done/total, GB/s, ETA, current tensor.
 #pragma once
 
 #include <chrono>
 #include <cstdio>
 
-#include "weightdiff/diff.hpp"
+#include "weightdiff/options.hpp"
 
-namespace weightdiff {
+namespace weightdiff::cli {
 
 class ProgressLine {
  public:
@@ -25,4 +26,4 @@ class ProgressLine {
   bool shown_ = false;
 };
 
-}  // namespace weightdiff
+}  // namespace weightdiff::cli

@@ -1,0 +1,151 @@
+// reduce_pairs: the chunk loop of every computation (diff and inspect).
+#include "engine/reduce_pairs.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "io/mapping_budget.hpp"
+#include "weightdiff/cancel.hpp"
+#include "weightdiff/diff.hpp"
+#include "weightdiff/error.hpp"
+#include "weightdiff/storage.hpp"
+
+namespace weightdiff::engine {
+namespace {
+
+// Maps what a batch reads (again, where the mapping budget unmapped it) for
+// the backend's threads, and keeps it mapped until the batch is done.
+class BatchMappings {
+ public:
+  explicit BatchMappings(const Batch& batch) {
+    std::vector<const Storage*> files;
+    for (const auto& t : batch.tasks)
+      for (const TensorRef* side : {t.a, t.b})
+        if (side->storage && side->storage->is_file()) files.push_back(side->storage.get());
+    std::sort(files.begin(), files.end());
+    files.erase(std::unique(files.begin(), files.end()), files.end());
+    pins_.reserve(files.size());
+    for (const Storage* f : files) pins_.emplace_back(f);
+  }
+
+ private:
+  std::vector<StoragePin> pins_;
+};
+
+// Between batches nothing reads the files: drop every page the batch
+// touched, shared edge pages included, which the backends must keep while
+// neighbouring chunks are in flight. (Without this a model of many small
+// tensors would stay resident: no tensor covers a whole page.)
+void release_batch(const Batch& batch) {
+  std::map<const Storage*, std::pair<uint64_t, uint64_t>> hull;  // [begin, end)
+  for (const auto& t : batch.tasks)
+    for (const TensorRef* side : {t.a, t.b}) {
+      if (!side->storage) continue;
+      const backend::ByteRange r = backend::chunk_bytes(*side, t.first, t.count);
+      auto [it, fresh] = hull.emplace(side->storage.get(), std::pair{r.begin, r.end});
+      if (!fresh)
+        it->second = {std::min(it->second.first, r.begin), std::max(it->second.second, r.end)};
+    }
+  for (const auto& [file, range] : hull) file->release_touched(range.first, range.second - range.first);
+}
+
+// What the per-pair histograms may hold in all: the default range fits 1.9M
+// pairs (more than the 1M tensors a model may hold), -1021:1023 about 52k.
+constexpr uint64_t kHistogramBudgetBytes = uint64_t{4} << 30;
+
+// Every pair keeps its histograms (5 arrays of --hist-range bins) until the
+// reports are written. A model of many small tensors with a wide range
+// would need gigabytes for them: refuse it up front with the numbers, not
+// with std::bad_alloc halfway through.
+void check_histogram_budget(uint64_t pairs, const HistRange& hist) {
+  const uint64_t bytes = pairs * static_cast<uint64_t>(hist.bins()) * 5 * sizeof(uint64_t);
+  if (bytes <= kHistogramBudgetBytes) return;
+  throw Error(Errc::usage,
+              "--hist-range " + std::to_string(hist.lo) + ":" + std::to_string(hist.hi) + ": " +
+                  std::to_string(pairs) + " tensor pairs x " + std::to_string(hist.bins()) +
+                  " bins need " + std::to_string(bytes >> 20) + " MiB of histograms (limit " +
+                  std::to_string(kHistogramBudgetBytes >> 20) +
+                  " MiB): narrow the range (default -40:16)");
+}
+
+// The bytes a task reads: a one-sided task reads its tensor once.
+uint64_t task_bytes(const backend::ChunkTask& t) {
+  const uint64_t a = t.count * dtype_bits(t.a->dtype) / 8;
+  return t.a == t.b ? a : a + t.count * dtype_bits(t.b->dtype) / 8;
+}
+
+uint64_t pair_bytes(const PlannedPair& p) {
+  return p.a == p.b ? p.a->nbytes : p.a->nbytes + p.b->nbytes;
+}
+
+}  // namespace
+
+std::unique_ptr<backend::Backend> open_backend(const ComputeOptions& opt,
+                                               std::vector<std::string>& notices) {
+  const unsigned threads = opt.threads ? opt.threads : default_thread_count();
+  std::string notice;
+  auto backend = backend::make_backend(opt.backend, threads, opt.devices, &notice);
+  backend->set_cancel(opt.cancel);
+  if (!notice.empty()) notices.push_back(notice);
+  return backend;
+}
+
+Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backend,
+                     const ComputeOptions& opt) {
+  check_histogram_budget(pairs.size(), opt.hist);
+  Reduced out;
+  out.stats.assign(pairs.size(), PairStats(opt.hist));
+  Progress progress;
+  for (const auto& p : pairs) progress.bytes_total += pair_bytes(p);
+  out.bytes_read = progress.bytes_total;
+
+  // Partial results hold every histogram bin: fewer tasks per batch when a
+  // wide --hist-range makes each one large (same bits: batches only group).
+  const size_t batch_tasks =
+      std::clamp<size_t>(4096 * 56 / static_cast<size_t>(opt.hist.bins()), 16, 4096);
+  ChunkPlanner planner(pairs, kChunkElements, uint64_t{64} << 20, batch_tasks,
+                       io::mapping_limit());
+  Batch batch;
+  std::vector<PairStats> partial;
+  while (planner.next(batch)) {
+    const BatchMappings mapped(batch);
+    partial.assign(batch.tasks.size(), PairStats(opt.hist));
+    backend.reduce(batch.tasks, opt.hist, partial);
+    throw_if_cancelled(opt.cancel);  // before merging: `partial` may be incomplete
+    for (size_t i = 0; i < batch.tasks.size(); ++i)  // chunk order: deterministic
+      out.stats[batch.pair_of_task[i]].merge(partial[i]);
+    release_batch(batch);
+    if (opt.on_progress) {
+      for (const auto& t : batch.tasks) progress.bytes_done += task_bytes(t);
+      progress.current = batch.tasks.back().a->name;
+      opt.on_progress(progress);
+    }
+  }
+  if (opt.on_progress) {
+    progress.bytes_done = progress.bytes_total;
+    progress.current.clear();
+    opt.on_progress(progress);
+  }
+
+  // Same bytes start to end: a file replaced or rewritten during the pass
+  // (caught by SIGBUS only when it shrank) makes the results meaningless.
+  std::set<const Storage*> files;
+  for (const auto& p : pairs)
+    for (const TensorRef* t : {p.a, p.b})
+      if (t->storage) files.insert(t->storage.get());
+  for (const Storage* f : files) f->check_unchanged();
+
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    PairStats& s = out.stats[i];
+    s.numel = pairs[i].a->numel;  // also right for empty tensors (no chunk)
+    // +0 and -0 compare equal, so which one a min or max keeps depends on
+    // the combine order (SIMD lanes, GPU reduction trees): report +0 always,
+    // so every backend prints the same bits (SPEC §2: min/max identical).
+    for (double* v : {&s.min_a, &s.max_a, &s.min_b, &s.max_b})
+      if (*v == 0) *v = 0.0;
+  }
+  return out;
+}
+
+}  // namespace weightdiff::engine
