@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "backend/cuda/cuda_try.hpp"
-#include "backend/cuda/kernels_api.hpp"
-#include "backend/cuda/launch_plan.hpp"
 #include "io/mapped_file.hpp"
+#include "kernels/cuda_try.hpp"
+#include "kernels/kernels.hpp"
+#include "kernels/launch_plan.hpp"
 
 namespace wd = weightdiff;
 namespace wc = weightdiff::cuda;

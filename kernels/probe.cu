@@ -1,6 +1,6 @@
 #include <cuda_runtime.h>
 
-#include "probe.cuh"
+#include "probe.hpp"
 
 namespace weightdiff::cuda {
 namespace {

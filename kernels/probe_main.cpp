@@ -1,7 +1,7 @@
 // Prints whether a usable CUDA device exists; exit 0 if so, 1 if not.
 #include <cstdio>
 
-#include "probe.cuh"
+#include "probe.hpp"
 
 int main() {
   const auto r = weightdiff::cuda::probe_device();

@@ -9,7 +9,8 @@ a lower one, never a higher one:
   io       src/io/            mapped files, checked arithmetic, paths, errors
   formats  src/formats/       loaders: a path in, a catalog out
   match    src/match/         pairing by name: catalogs + MatchOptions in
-  backend  src/backend/, kernels/   compute partial stats for chunk tasks
+  backend  src/backend/        the Backend interface, selection/registry, the CPU backend
+           kernels/            the CUDA backend, all of it (device code, host pipeline)
   engine   src/engine/ + include/weightdiff/{diff,gates,inspect,fields}.hpp
   report   src/report/ + include/weightdiff/{report,inspect_report}.hpp
   cli      src/cli/           the command line: public headers only
@@ -56,7 +57,8 @@ def layer_of(rel: Path):
 
 def resolve(root: Path, including: Path, target: str):
     """The project file an include names, or None for a system/third-party one."""
-    for base in (including.parent, root / "src", root / "include", root / "kernels"):
+    # root: the tests and the bench include the CUDA backend as "kernels/...".
+    for base in (including.parent, root / "src", root / "include", root / "kernels", root):
         p = base / target
         if p.is_file() or Path(str(p) + ".in").is_file():
             return p if p.is_file() else Path(str(p) + ".in")

@@ -1,4 +1,4 @@
-// The CUDA backend's per-element code (src/backend/cuda/*.hpp, compiled
+// The CUDA backend's per-element code (kernels/*.hpp, compiled
 // here by the host compiler: the same source nvcc compiles for the device)
 // run through the host mirror of the kernels, against the CPU backend and
 // the float64 reference. Runs everywhere; no GPU needed.
@@ -12,9 +12,9 @@
 #include <memory>
 
 #include "backend/cpu/decode.hpp"
-#include "backend/cuda/emulate.hpp"
 #include "cuda_compare.hpp"
 #include "io/mapped_file.hpp"
+#include "kernels/emulate.hpp"
 #include "test_files.hpp"
 
 namespace weightdiff::cuda {

@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
-#include "backend/cuda/launch_plan.hpp"
 #include "cuda_compare.hpp"
+#include "kernels/launch_plan.hpp"
 #include "weightdiff/error.hpp"
 
 namespace weightdiff::cuda {

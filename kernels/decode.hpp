@@ -7,7 +7,7 @@
 // two per byte with the even element in the low nibble.
 #pragma once
 
-#include "backend/cuda/hd.hpp"
+#include "hd.hpp"
 #include "weightdiff/dtype.hpp"
 
 namespace weightdiff::cuda {

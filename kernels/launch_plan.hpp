@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
-#include "backend/cuda/tile_pass.hpp"
+#include "tile_agent.hpp"
 
 namespace weightdiff::cuda {
 

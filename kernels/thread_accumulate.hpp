@@ -10,7 +10,7 @@
 // not depend on the launch it travels in, nor on the device.
 #pragma once
 
-#include "backend/cuda/elem_decode.hpp"
+#include "decode.hpp"
 
 namespace weightdiff::cuda {
 

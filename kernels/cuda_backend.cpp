@@ -2,7 +2,7 @@
 //
 // A pipeline owns a ring of staging slots (pinned host buffer + device
 // buffer of the same size), a copy stream and a compute stream. For each
-// launch group of a batch (src/backend/cuda/launch_plan): prefetch the next
+// launch group of a batch (kernels/launch_plan): prefetch the next
 // group's pages (madvise WILLNEED), wait until the slot's previous
 // host-to-device copy is done, fill the slot from the mappings on the host
 // threads (SIGBUS-guarded, pages released behind), copy it on the copy
@@ -13,7 +13,7 @@
 // Multi-GPU: a batch is split into consecutive task ranges of similar bytes,
 // one per pipeline, run concurrently. A task's result depends only on the
 // task, so the merged result is the same bits whatever the device list.
-#include "backend/cuda/cuda_backend.hpp"
+#include "cuda_backend.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -26,11 +26,12 @@
 #include <exception>
 #include <thread>
 
-#include "backend/cuda/cuda_try.hpp"
-#include "backend/cuda/kernels_api.hpp"
+#include "backend/registry.hpp"
+#include "cuda_try.hpp"
 #include "io/mapped_file.hpp"
 #include "io/sigbus_guard.hpp"
-#include "probe.cuh"
+#include "kernels.hpp"
+#include "probe.hpp"
 
 namespace weightdiff::cuda {
 namespace {
@@ -294,5 +295,30 @@ bool cuda_usable(std::string* reason) {
 std::unique_ptr<backend::Backend> make_cuda_backend(const CudaConfig& config, unsigned threads) {
   return std::make_unique<CudaBackend>(config, threads);
 }
+
+namespace {
+
+// The factory make_backend calls (src/backend/select.cpp): the CUDA
+// backend, or nullptr with the reason when no device is usable.
+std::unique_ptr<backend::Backend> make_if_usable(const std::vector<int>& devices, unsigned threads,
+                                                 bool required, std::string* reason) {
+  const CudaConfig config = cuda_config(devices);
+  if (cuda_usable(reason)) {
+    if (required) return make_cuda_backend(config, threads);
+    try {
+      return make_cuda_backend(config, threads);
+    } catch (const Error& e) {
+      *reason = e.detail();
+    }
+  }
+  return nullptr;
+}
+
+// Registered before main (backend/registry.hpp: why not a direct call).
+// weightdiff::weightdiff links this library as a whole archive, so this
+// object is always in the program.
+[[maybe_unused]] const bool registered = (backend::register_cuda_backend(&make_if_usable), true);
+
+}  // namespace
 
 }  // namespace weightdiff::cuda

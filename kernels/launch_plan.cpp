@@ -1,4 +1,4 @@
-#include "backend/cuda/launch_plan.hpp"
+#include "launch_plan.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,6 +1,7 @@
 // The fused diff kernels. The per-element work lives in the host/device
-// headers of src/backend/cuda (tested on the CPU by a host mirror,
-// src/backend/cuda/emulate.hpp); this file only maps it onto blocks:
+// headers of this folder (tile_agent.hpp, thread_accumulate.hpp, decode.hpp;
+// tested on the CPU by a host mirror, emulate.hpp); this file only maps it
+// onto blocks:
 //
 //   tile_kernel  one block per tile of kTileElems elements: thread passes,
 //                shared-memory privatized integer histogram (integer
@@ -16,7 +17,7 @@
 
 #include <cub/block/block_reduce.cuh>
 
-#include "backend/cuda/kernels_api.hpp"
+#include "kernels.hpp"
 
 namespace weightdiff::cuda {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
-#include "backend/cuda/launch_plan.hpp"
+#include "launch_plan.hpp"
 
 namespace weightdiff::cuda {
 

@@ -9,7 +9,7 @@
 // combined in tile order.
 #pragma once
 
-#include "backend/cuda/fused_math.hpp"
+#include "thread_accumulate.hpp"
 
 namespace weightdiff::cuda {
 

@@ -1,4 +1,4 @@
-// A host mirror of kernels/diff_kernels.cu: the same per-thread passes, tile
+// A host mirror of kernels/kernels.cu: the same per-thread passes, tile
 // and task combines, run sequentially on the CPU over a filled staging slot.
 // The tests compare it with the CPU backend (tests/unit/cuda_emulation_test).
 // It combines a tile's thread partials in thread order, where the device's
@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "backend/cuda/launch_plan.hpp"
+#include "launch_plan.hpp"
 
 namespace weightdiff::cuda {
 

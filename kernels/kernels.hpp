@@ -1,9 +1,9 @@
-// The kernel launchers of kernels/diff_kernels.cu, callable from host C++
+// The kernel launchers of kernels/kernels.cu, callable from host C++
 // built by the host compiler: no CUDA types (streams are passed as void*,
 // errors come back as the cudaError_t value, 0 = success).
 #pragma once
 
-#include "backend/cuda/tile_pass.hpp"
+#include "tile_agent.hpp"
 
 namespace weightdiff::cuda {
 
