@@ -65,7 +65,7 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   void reduce(std::span<const backend::ChunkTask> tasks, const HistRange& range,
-              std::span<PairStats> out) {
+              std::span<Partial> out, std::span<uint64_t> slots) {
     if (tasks.empty()) return;
     CUDA_TRY(cudaSetDevice(device_));
     const HistLayout h = hist_layout(range);
@@ -110,9 +110,10 @@ class Pipeline {
     CUDA_TRY(cudaMemcpyAsync(h_res_hist_, d_res_hist_, tasks.size() * H * 8,
                              cudaMemcpyDeviceToHost, compute_));
     CUDA_TRY(cudaStreamSynchronize(compute_));
-    for (size_t i = 0; i < tasks.size(); ++i)
-      out[i] = to_pair_stats(h_res_[i], reinterpret_cast<const uint64_t*>(h_res_hist_) + i * H,
-                             range, tasks[i].count);
+    // The device's results are the shared accumulator: handed over as they are.
+    std::copy(h_res_, h_res_ + tasks.size(), out.begin());
+    const uint64_t* hist = reinterpret_cast<const uint64_t*>(h_res_hist_);
+    std::copy(hist, hist + tasks.size() * H, slots.begin());
   }
 
  private:
@@ -251,8 +252,9 @@ class CudaBackend final : public backend::Backend {
   }
 
   void reduce(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
-              std::span<PairStats> out) override {
-    if (pipes_.size() == 1) return pipes_[0]->reduce(tasks, hist, out);
+              std::span<Partial> out, std::span<uint64_t> slots) override {
+    if (pipes_.size() == 1) return pipes_[0]->reduce(tasks, hist, out, slots);
+    const size_t H = hist_layout(hist).total();
     std::vector<uint64_t> bytes(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i)
       bytes[i] = tasks[i].count * (dtype_bits(tasks[i].a->dtype) + dtype_bits(tasks[i].b->dtype)) / 8;
@@ -260,8 +262,9 @@ class CudaBackend final : public backend::Backend {
     std::vector<std::exception_ptr> errors(pipes_.size());
     auto run = [&](size_t p) {
       try {
-        pipes_[p]->reduce(tasks.subspan(cut[p], cut[p + 1] - cut[p]), hist,
-                          out.subspan(cut[p], cut[p + 1] - cut[p]));
+        const size_t n = cut[p + 1] - cut[p];
+        pipes_[p]->reduce(tasks.subspan(cut[p], n), hist, out.subspan(cut[p], n),
+                          slots.subspan(cut[p] * H, n * H));
       } catch (...) {
         errors[p] = std::current_exception();
       }

@@ -40,8 +40,9 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
     uint64_t tiles = 0, data = 0;
     while (i + n < tasks.size()) {
       const backend::ChunkTask& t = tasks[i + n];
+      // A one-sided task (inspect: b is a) is staged once.
       const uint64_t d = align_up(side_of(*t.a, t.first, t.count).bytes) +
-                         align_up(side_of(*t.b, t.first, t.count).bytes);
+                         (t.a == t.b ? 0 : align_up(side_of(*t.b, t.first, t.count).bytes));
       const uint64_t nt = tiles_of(t.count);
       if (meta_bytes(n + 1, tiles + nt) + data + d > limits.slot_bytes ||
           tiles + nt > limits.max_tiles) {
@@ -76,9 +77,13 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
       d.off_a = at;
       g.copies.push_back({t.a, a.begin, a.bytes, at});
       at += align_up(a.bytes);
-      d.off_b = at;
-      g.copies.push_back({t.b, b.begin, b.bytes, at});
-      at += align_up(b.bytes);
+      if (t.a == t.b) {  // one-sided: b reads a's bytes
+        d.off_b = d.off_a;
+      } else {
+        d.off_b = at;
+        g.copies.push_back({t.b, b.begin, b.bytes, at});
+        at += align_up(b.bytes);
+      }
       for (uint32_t tile = 0; tile < d.tiles; ++tile)
         g.tile_table.push_back({static_cast<uint32_t>(k), tile});
       g.tasks.push_back(d);
@@ -99,48 +104,6 @@ void write_metadata(const LaunchGroup& g, uint8_t* slot) {
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len) {
   if (len == 0) return;
   std::memcpy(slot + op.dst + from, op.t->storage->data() + op.src_begin + from, len);
-}
-
-HistLayout hist_layout(const HistRange& r) { return {r.lo, r.bins()}; }
-
-PairStats to_pair_stats(const Partial& p, const uint64_t* hist, const HistRange& r,
-                        uint64_t numel) {
-  PairStats s(r);
-  s.numel = numel;
-  s.n_finite = p.n_fin;
-  s.equal = p.n_eq;
-  s.mismatched = p.n_mis;
-  s.nan_a = p.nan_a, s.nan_b = p.nan_b, s.inf_a = p.inf_a, s.inf_b = p.inf_b;
-  s.sum_abs = p.s_abs;
-  s.sum_sq_diff = p.s_sq_d;
-  s.dot = p.s_dot;
-  s.sum_sq_a = p.s_sq_a;
-  s.sum_sq_b = p.s_sq_b;
-  if (p.n_fin > 0) {  // else the PairStats defaults, as the CPU backend leaves them
-    s.mom_a = {p.n_fin, p.mean_a, p.m2_a};
-    s.mom_b = {p.n_fin, p.mean_b, p.m2_b};
-    s.min_a = p.min_a, s.max_a = p.max_a, s.min_b = p.min_b, s.max_b = p.max_b;
-    s.max_abs = p.mx;
-    s.max_abs_index = p.mx_i;
-    s.a_at_max_abs = p.a_mx, s.b_at_max_abs = p.b_mx;
-  }
-  s.max_rel = p.mrel;
-  const HistLayout h = hist_layout(r);
-  const size_t nb = static_cast<size_t>(h.nb);
-  s.hist_abs_diff.zero = hist[0];
-  s.hist_abs_diff.under = hist[1];
-  s.hist_abs_diff.over = hist[nb + 2];
-  for (size_t j = 0; j < nb; ++j) s.hist_abs_diff.counts[j] = hist[j + 2];
-  for (auto [v, base] : {std::pair{&s.hist_a, h.a_base()}, std::pair{&s.hist_b, h.b_base()}}) {
-    v->zero = hist[base];
-    v->under = hist[base + 1];
-    v->over = hist[base + 2];
-    for (size_t j = 0; j < nb; ++j) {
-      v->pos[j] = hist[base + 3 + j];
-      v->neg[j] = hist[base + 3 + nb + j];
-    }
-  }
-  return s;
 }
 
 namespace {

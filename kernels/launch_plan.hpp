@@ -1,7 +1,7 @@
 // Host side of the CUDA backend that needs no device: how a batch of chunk
-// tasks is packed into staging slots (one launch per slot fill), how a
-// slot's bytes are laid out, and how a task's device result becomes
-// PairStats. Plain C++, unit-tested on machines without a GPU.
+// tasks is packed into staging slots (one launch per slot fill) and how a
+// slot's bytes are laid out. Plain C++, unit-tested on machines without a
+// GPU. (A task's result is the shared backend::Partial and its slots.)
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/partial_stats.hpp"
 #include "tile_agent.hpp"
 
 namespace weightdiff::cuda {
@@ -34,7 +35,7 @@ struct LaunchGroup {
   size_t first_task = 0;  // into the batch
   std::vector<TaskDesc> tasks;
   std::vector<TileDesc> tile_table;
-  std::vector<CopyOp> copies;  // a then b for each task, in task order
+  std::vector<CopyOp> copies;  // a then b for each task (a only: one-sided), in task order
   uint64_t tile_table_offset = 0;
   uint64_t bytes = 0;  // used bytes of the slot (metadata + data)
 };
@@ -50,13 +51,6 @@ void write_metadata(const LaunchGroup& g, uint8_t* slot);
 // Copies one CopyOp's bytes (or the part [from, from + len) of them) from
 // the mapping into the slot. The caller guards against SIGBUS.
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len);
-
-// Slots per task of the combined histogram array (HistLayout::total()).
-HistLayout hist_layout(const HistRange& r);
-
-// The PairStats of one task from its device result.
-PairStats to_pair_stats(const Partial& p, const uint64_t* hist, const HistRange& r,
-                        uint64_t numel);
 
 struct CudaConfig {
   std::vector<int> devices;  // one pipeline per entry (repeats allowed); empty = all visible

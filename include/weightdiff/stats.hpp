@@ -1,9 +1,10 @@
-// Per-pair statistics (SPEC §2–4) as a mergeable accumulator, and the
-// metrics derived from it.
+// Per-pair statistics (SPEC §2–4) of one tensor pair, and the metrics
+// derived from them.
 //
 // Every field is a sum, a count, an extreme with its index, a (n, mean, M2)
-// triple or a histogram bin, so partial results over chunks merge exactly and
-// deterministically when merged in chunk order.
+// triple or a histogram bin. The backends produce one partial accumulator
+// per chunk (src/backend/partial.hpp) that the engine merges in chunk order;
+// a PairStats is built once per tensor from the merged result.
 #pragma once
 
 #include <cstdint>
@@ -29,11 +30,10 @@ struct ValueHistogram {  // x over that side's own finite values
   std::vector<uint64_t> pos, neg;
 };
 
-struct Moments {  // (n, mean, M2), merged by Chan et al.
+struct Moments {  // (n, mean, M2) over the finite pairs
   uint64_t n = 0;
   double mean = 0.0;
   double m2 = 0.0;
-  void merge(const Moments& o) noexcept;
 };
 
 struct PairStats {
@@ -59,10 +59,7 @@ struct PairStats {
   AbsHistogram hist_abs_diff;
   ValueHistogram hist_a, hist_b;
 
-  explicit PairStats(HistRange r = {});
-  // Merges a partial computed over elements that come after this one's
-  // (in flat order): ties on max_abs keep this side's index.
-  void merge(const PairStats& later);
+  explicit PairStats(HistRange r = {});  // histograms of r.bins() zero bins
 };
 
 // The derived metrics of SPEC §2, with nullopt for undefined (JSON null).

@@ -2,7 +2,7 @@
 //
 // The engine owns planning and merging; a backend only computes. Results are
 // the same bits whatever the backend's internal parallelism, because each
-// task's PairStats depends on the task alone.
+// task's Partial depends on the task alone.
 #pragma once
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/partial.hpp"
 #include "weightdiff/cancel.hpp"
 #include "weightdiff/options.hpp"
 #include "weightdiff/stats.hpp"
@@ -45,13 +46,16 @@ class Backend {
   virtual unsigned threads() const = 0;
   // The devices it computes on, as reported in JSON ("cuda:0", ...); none for the CPU.
   virtual std::vector<std::string> devices() const { return {}; }
-  // out[i] receives the PairStats of tasks[i] (flat indices of its tensor).
+  // out[i] receives the Partial of tasks[i] (flat indices of its tensor),
+  // and slots[i * H, (i + 1) * H) its histogram slots, H =
+  // hist_layout(hist).total() (backend/partial_stats.hpp): the one
+  // accumulator every backend produces and the engine merges.
   // The backend may drop the tasks' pages from memory once it has read them.
   // Once `cancel` is set a backend may return before every task is done
   // (the caller then discards `out`): a batch can take seconds on a loaded
   // machine, a cancelled run must stop within one.
   virtual void reduce(std::span<const ChunkTask> tasks, const HistRange& hist,
-                      std::span<PairStats> out) = 0;
+                      std::span<Partial> out, std::span<uint64_t> slots) = 0;
 
   void set_cancel(const CancelFlag* cancel) noexcept { cancel_ = cancel; }
 

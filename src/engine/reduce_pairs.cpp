@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "backend/partial_stats.hpp"
 #include "io/mapping_budget.hpp"
 #include "weightdiff/cancel.hpp"
 #include "weightdiff/diff.hpp"
@@ -94,11 +95,13 @@ std::unique_ptr<backend::Backend> open_backend(const ComputeOptions& opt,
 Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backend,
                      const ComputeOptions& opt) {
   check_histogram_budget(pairs.size(), opt.hist);
-  Reduced out;
-  out.stats.assign(pairs.size(), PairStats(opt.hist));
+  const size_t H = backend::hist_layout(opt.hist).total();
+  // Per pair one Partial and its histogram slots, merged in chunk order;
+  // the PairStats is built once per pair at the end.
+  std::vector<backend::Partial> merged(pairs.size(), backend::empty_partial());
+  std::vector<std::vector<uint64_t>> merged_slots(pairs.size(), std::vector<uint64_t>(H, 0));
   Progress progress;
   for (const auto& p : pairs) progress.bytes_total += pair_bytes(p);
-  out.bytes_read = progress.bytes_total;
 
   // Partial results hold every histogram bin: fewer tasks per batch when a
   // wide --hist-range makes each one large (same bits: batches only group).
@@ -107,14 +110,21 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
   ChunkPlanner planner(pairs, kChunkElements, uint64_t{64} << 20, batch_tasks,
                        io::mapping_limit());
   Batch batch;
-  std::vector<PairStats> partial;
+  std::vector<backend::Partial> partial;  // the batch's, reused batch to batch
+  std::vector<uint64_t> slots;
   while (planner.next(batch)) {
     const BatchMappings mapped(batch);
-    partial.assign(batch.tasks.size(), PairStats(opt.hist));
-    backend.reduce(batch.tasks, opt.hist, partial);
+    partial.assign(batch.tasks.size(), backend::empty_partial());
+    slots.assign(batch.tasks.size() * H, 0);
+    backend.reduce(batch.tasks, opt.hist, partial, slots);
     throw_if_cancelled(opt.cancel);  // before merging: `partial` may be incomplete
-    for (size_t i = 0; i < batch.tasks.size(); ++i)  // chunk order: deterministic
-      out.stats[batch.pair_of_task[i]].merge(partial[i]);
+    for (size_t i = 0; i < batch.tasks.size(); ++i) {  // chunk order: deterministic
+      const size_t p = batch.pair_of_task[i];
+      backend::combine(merged[p], partial[i]);
+      uint64_t* into = merged_slots[p].data();
+      const uint64_t* from = slots.data() + i * H;
+      for (size_t k = 0; k < H; ++k) into[k] += from[k];
+    }
     release_batch(batch);
     if (opt.on_progress) {
       for (const auto& t : batch.tasks) progress.bytes_done += task_bytes(t);
@@ -136,9 +146,15 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
       if (t->storage) files.insert(t->storage.get());
   for (const Storage* f : files) f->check_unchanged();
 
+  Reduced out;
+  out.bytes_read = progress.bytes_total;
+  out.stats.reserve(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
-    PairStats& s = out.stats[i];
-    s.numel = pairs[i].a->numel;  // also right for empty tensors (no chunk)
+    // numel from the tensor: also right for empty tensors (no chunk).
+    out.stats.push_back(
+        backend::pair_stats_of(merged[i], merged_slots[i].data(), opt.hist, pairs[i].a->numel));
+    std::vector<uint64_t>().swap(merged_slots[i]);  // at most one copy of the bins at a time
+    PairStats& s = out.stats.back();
     // +0 and -0 compare equal, so which one a min or max keeps depends on
     // the combine order (SIMD lanes, GPU reduction trees): report +0 always,
     // so every backend prints the same bits (SPEC §2: min/max identical).

@@ -1,5 +1,7 @@
 #include "cuda_compare.hpp"
 
+#include "backend/partial_stats.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -66,11 +68,23 @@ std::vector<weightdiff::backend::ChunkTask> chunk_tasks(const MemTensor& a, cons
   return out;
 }
 
+std::vector<weightdiff::PairStats> reduce_stats(weightdiff::backend::Backend& backend,
+                                                std::span<const weightdiff::backend::ChunkTask> tasks,
+                                                const weightdiff::HistRange& hist) {
+  namespace be = weightdiff::backend;
+  const size_t H = be::hist_layout(hist).total();
+  std::vector<be::Partial> partials(tasks.size(), be::empty_partial());
+  std::vector<uint64_t> slots(tasks.size() * H, 0);
+  backend.reduce(tasks, hist, partials, slots);
+  std::vector<weightdiff::PairStats> out;
+  for (size_t i = 0; i < tasks.size(); ++i)
+    out.push_back(be::pair_stats_of(partials[i], slots.data() + i * H, hist, tasks[i].count));
+  return out;
+}
+
 std::vector<weightdiff::PairStats> cpu_stats(std::span<const weightdiff::backend::ChunkTask> tasks,
                                              const weightdiff::HistRange& hist) {
-  std::vector<weightdiff::PairStats> out(tasks.size(), weightdiff::PairStats(hist));
-  weightdiff::backend::make_cpu_backend(2)->reduce(tasks, hist, out);
-  return out;
+  return reduce_stats(*weightdiff::backend::make_cpu_backend(2), tasks, hist);
 }
 
 namespace {

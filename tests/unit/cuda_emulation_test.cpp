@@ -41,7 +41,7 @@ std::vector<PairStats> emulated_stats(std::span<const backend::ChunkTask> tasks,
     for (const CopyOp& op : g.copies) copy_bytes(op, slot.mem.get(), 0, op.bytes);
     const LaunchResults r = emulate_launch(slot.mem.get(), g, h);
     for (size_t k = 0; k < g.tasks.size(); ++k)
-      out.push_back(to_pair_stats(r.partials[k], r.hist.data() + k * h.total(), hist, g.tasks[k].count));
+      out.push_back(pair_stats_of(r.partials[k], r.hist.data() + k * h.total(), hist, g.tasks[k].count));
   }
   EXPECT_EQ(out.size(), tasks.size());
   return out;

@@ -38,9 +38,7 @@ std::unique_ptr<backend::Backend> cuda_backend(const std::string& devices, std::
 
 std::vector<PairStats> run(backend::Backend& b, std::span<const backend::ChunkTask> tasks,
                            const HistRange& hist) {
-  std::vector<PairStats> out(tasks.size(), PairStats(hist));
-  b.reduce(tasks, hist, out);
-  return out;
+  return wdtest::reduce_stats(b, tasks, hist);
 }
 
 constexpr DType kAll[] = {DType::f64,     DType::f32,        DType::f16,    DType::bf16,

@@ -69,6 +69,24 @@ TEST(CudaPlan, GroupsCoverTheBatchInOrderWithinTheSlotBound) {
   EXPECT_EQ(next, tasks.size());
 }
 
+// A one-sided task (inspect: b is a) is staged once: one copy, and b reads
+// a's bytes in the slot.
+TEST(CudaPlan, OneSidedTasksAreStagedOnce) {
+  const MemTensor a = wdtest::random_tensor(DType::bf16, 20000, 5);
+  std::vector<backend::ChunkTask> tasks;
+  for (const auto& t : wdtest::chunk_tasks(a, a, 7001)) tasks.push_back(t);
+  const auto two_sided = plan_launches(wdtest::chunk_tasks(a, wdtest::random_tensor(DType::bf16, 20000, 6), 7001), {});
+  const auto groups = plan_launches(tasks, {});
+  ASSERT_EQ(groups.size(), 1u);
+  const LaunchGroup& g = groups[0];
+  EXPECT_EQ(g.copies.size(), g.tasks.size());
+  for (size_t k = 0; k < g.tasks.size(); ++k) {
+    EXPECT_EQ(g.tasks[k].off_b, g.tasks[k].off_a);
+    EXPECT_EQ(g.copies[k].dst, g.tasks[k].off_a);
+  }
+  EXPECT_LT(g.bytes, two_sided[0].bytes);
+}
+
 TEST(CudaPlan, ATaskLargerThanASlotIsABackendError) {
   const MemTensor a = wdtest::random_tensor(DType::f64, 20000, 1);
   const auto tasks = wdtest::chunk_tasks(a, a, 20000);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/cpu/fused_kernel.hpp"
+#include "backend/partial_stats.hpp"
 #include "reference.hpp"
 
 namespace weightdiff::cpu {
@@ -32,7 +33,9 @@ PairStats run(const std::vector<float>& a, const std::vector<float>& b) {
   const ChunkInput in{DType::f32, DType::f32, reinterpret_cast<const std::byte*>(a.data()),
                       reinterpret_cast<const std::byte*>(b.data()), 0, a.size(), 1e-5, 1.3e-6,
                       HistRange{}};
-  return reduce_chunk(in);
+  std::vector<uint64_t> slots(backend::hist_layout(in.hist).total());
+  const backend::Partial p = reduce_chunk(in, slots.data());
+  return backend::pair_stats_of(p, slots.data(), in.hist, in.count);
 }
 
 TEST(IsaParity, EverySupportedTargetGivesTheSameBits) {

@@ -1,4 +1,4 @@
-// The mergeable accumulator and derived metrics (SPEC §2): merge rules with
+// The one partial accumulator and derived metrics (SPEC §2): combine rules with
 // 64-bit indices, the zero rules of cosine / rel_l2 / snr_db, nulls, and
 // index arithmetic on shapes far past 2^32 elements.
 #include <gtest/gtest.h>
@@ -7,112 +7,134 @@
 #include <limits>
 #include <random>
 
+#include "backend/partial_stats.hpp"
 #include "weightdiff/stats.hpp"
 #include "weightdiff/tensor.hpp"
 
 namespace {
 
 using weightdiff::PairStats;
+using weightdiff::backend::Partial;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr uint64_t k2p32 = uint64_t{1} << 32;
 
-// A partial over some elements with the given max |d| at `index`.
-PairStats partial(uint64_t n, double max_abs, uint64_t index, double a_at, double min_a = -1,
-                  double max_a = 1) {
-  PairStats s;
-  s.numel = s.n_finite = n;
-  s.max_abs = max_abs;
-  s.max_abs_index = index;
-  s.a_at_max_abs = a_at;
-  s.b_at_max_abs = a_at + max_abs;
-  s.min_a = s.min_b = min_a;
-  s.max_a = s.max_b = max_a;
-  s.mom_a = s.mom_b = weightdiff::Moments{n, 0.0, 1.0};
-  return s;
+// A partial over n finite pairs with the given max |d| at `index`.
+Partial partial(uint64_t n, double max_abs, uint64_t index, double a_at, double min_a = -1,
+                double max_a = 1) {
+  Partial p = weightdiff::backend::empty_partial();
+  p.n_fin = n;
+  p.mx = max_abs;
+  p.mx_i = index;
+  p.a_mx = a_at;
+  p.b_mx = a_at + max_abs;
+  p.min_a = p.min_b = min_a;
+  p.max_a = p.max_b = max_a;
+  p.m2_a = p.m2_b = 1.0;
+  return p;
 }
 
-TEST(PairStatsMerge, TiesKeepTheEarlierIndexPast32Bits) {
-  PairStats s = partial(10, 2.0, 3 * k2p32 + 5, 7.0);
-  s.merge(partial(10, 2.0, 3 * k2p32 + 7, 9.0));
-  EXPECT_EQ(s.max_abs_index, 3 * k2p32 + 5);
-  EXPECT_EQ(s.a_at_max_abs, 7.0);
-  s.merge(partial(10, 2.5, 5 * k2p32 + 1, 11.0));  // strictly larger: taken
-  EXPECT_EQ(s.max_abs, 2.5);
-  EXPECT_EQ(s.max_abs_index, 5 * k2p32 + 1);
-  EXPECT_EQ(s.a_at_max_abs, 11.0);
-  EXPECT_EQ(s.b_at_max_abs, 13.5);
-  s.merge(partial(10, 2.5, 9 * k2p32, 0.0));
-  EXPECT_EQ(s.max_abs_index, 5 * k2p32 + 1);
-  EXPECT_EQ(s.numel, 40u);
-  EXPECT_EQ(s.n_finite, 40u);
+TEST(PartialCombine, TiesKeepTheEarlierIndexPast32Bits) {
+  Partial s = partial(10, 2.0, 3 * k2p32 + 5, 7.0);
+  combine(s, partial(10, 2.0, 3 * k2p32 + 7, 9.0));
+  EXPECT_EQ(s.mx_i, 3 * k2p32 + 5);
+  EXPECT_EQ(s.a_mx, 7.0);
+  combine(s, partial(10, 2.5, 5 * k2p32 + 1, 11.0));  // strictly larger: taken
+  EXPECT_EQ(s.mx, 2.5);
+  EXPECT_EQ(s.mx_i, 5 * k2p32 + 1);
+  EXPECT_EQ(s.a_mx, 11.0);
+  EXPECT_EQ(s.b_mx, 13.5);
+  combine(s, partial(10, 2.5, 9 * k2p32, 0.0));
+  EXPECT_EQ(s.mx_i, 5 * k2p32 + 1);
+  EXPECT_EQ(s.n_fin, 40u);
 }
 
-TEST(PairStatsMerge, PartialsWithoutFinitePairsDoNotTouchExtremes) {
-  PairStats empty;
-  empty.numel = 5;
+TEST(PartialCombine, PartialsWithoutFinitePairsDoNotTouchExtremes) {
+  Partial empty = weightdiff::backend::empty_partial();
   empty.nan_a = 5;
-  PairStats s = empty;
-  s.merge(partial(3, 1.0, k2p32 + 9, 4.0, -3, 8));  // first finite partial: taken as is
-  EXPECT_EQ(s.max_abs_index, k2p32 + 9);
+  Partial s = empty;
+  combine(s, partial(3, 1.0, k2p32 + 9, 4.0, -3, 8));  // first finite partial: taken as is
+  EXPECT_EQ(s.mx_i, k2p32 + 9);
   EXPECT_EQ(s.min_a, -3);
   EXPECT_EQ(s.max_a, 8);
-  s.merge(empty);
-  EXPECT_EQ(s.max_abs_index, k2p32 + 9);
+  combine(s, empty);
+  EXPECT_EQ(s.mx_i, k2p32 + 9);
   EXPECT_EQ(s.min_a, -3);
-  EXPECT_EQ(s.numel, 13u);
   EXPECT_EQ(s.nan_a, 10u);
-  s.merge(partial(3, 0.5, 2 * k2p32, 0.0, -4, 2));
+  combine(s, partial(3, 0.5, 2 * k2p32, 0.0, -4, 2));
   EXPECT_EQ(s.min_a, -4);
   EXPECT_EQ(s.max_a, 8);
-  EXPECT_EQ(s.max_abs, 1.0);
+  EXPECT_EQ(s.mx, 1.0);
+  // A tensor without finite pairs: PairStats' defaults, not the empty state's infinities.
+  const weightdiff::HistRange r;
+  std::vector<uint64_t> slots(weightdiff::backend::hist_layout(r).total(), 0);
+  const PairStats none = weightdiff::backend::pair_stats_of(empty, slots.data(), r, 5);
+  EXPECT_EQ(none.min_a, 0.0);
+  EXPECT_EQ(none.max_abs, 0.0);
+  EXPECT_EQ(none.max_rel, -1.0);
+  EXPECT_EQ(none.nan_a, 5u);
 }
 
-TEST(PairStatsMerge, SumsCountsHistogramsAndMaxRelAdd) {
-  weightdiff::HistRange range{-2, 2};
-  PairStats x(range), y(range);
-  x.numel = x.n_finite = 2, y.numel = y.n_finite = 3;
-  x.equal = 1, y.equal = 2;
-  x.mismatched = 1, y.mismatched = 4;
+TEST(PartialCombine, SumsCountsAndMaxRelAdd) {
+  Partial x = weightdiff::backend::empty_partial(), y = x;
+  x.n_fin = 2, y.n_fin = 3;
+  x.n_eq = 1, y.n_eq = 2;
+  x.n_mis = 1, y.n_mis = 4;
   x.inf_b = 2, y.inf_b = 5;
-  x.sum_abs = 1.5, y.sum_abs = 2.25;
-  x.dot = -1, y.dot = 4;
-  x.max_rel = 0.25, y.max_rel = -1;  // y had no nonzero a
-  x.hist_abs_diff.counts = {1, 0, 2, 0};
-  y.hist_abs_diff.counts = {0, 3, 1, 0};
-  x.hist_a.neg = {0, 0, 0, 1};
-  y.hist_a.neg = {1, 0, 0, 1};
-  y.hist_b.over = 7;
-  x.merge(y);
-  EXPECT_EQ(x.numel, 5u);
-  EXPECT_EQ(x.equal, 3u);
-  EXPECT_EQ(x.mismatched, 5u);
+  x.s_abs = 1.5, y.s_abs = 2.25;
+  x.s_dot = -1, y.s_dot = 4;
+  x.mrel = 0.25, y.mrel = -1;  // y had no nonzero a
+  combine(x, y);
+  EXPECT_EQ(x.n_fin, 5u);
+  EXPECT_EQ(x.n_eq, 3u);
+  EXPECT_EQ(x.n_mis, 5u);
   EXPECT_EQ(x.inf_b, 7u);
-  EXPECT_EQ(x.sum_abs, 3.75);
-  EXPECT_EQ(x.dot, 3.0);
-  EXPECT_EQ(x.max_rel, 0.25);
-  EXPECT_EQ(x.hist_abs_diff.counts, (std::vector<uint64_t>{1, 3, 3, 0}));
-  EXPECT_EQ(x.hist_a.neg, (std::vector<uint64_t>{1, 0, 0, 2}));
-  EXPECT_EQ(x.hist_b.over, 7u);
-  EXPECT_EQ(x.hist_a.pos.size(), 4u);
+  EXPECT_EQ(x.s_abs, 3.75);
+  EXPECT_EQ(x.s_dot, 3.0);
+  EXPECT_EQ(x.mrel, 0.25);
+}
+
+// The slot layout read back into PairStats' histograms.
+TEST(PartialStats, SlotsBecomeTheHistograms) {
+  const weightdiff::HistRange r{-2, 2};
+  const auto h = weightdiff::backend::hist_layout(r);
+  ASSERT_EQ(h.total(), 5u * 4 + 9);
+  std::vector<uint64_t> slots(h.total());
+  for (size_t k = 0; k < slots.size(); ++k) slots[k] = 100 + k;
+  const PairStats s = weightdiff::backend::pair_stats_of(partial(1, 1, 0, 0), slots.data(), r, 1);
+  EXPECT_EQ(s.hist_abs_diff.zero, 100u);
+  EXPECT_EQ(s.hist_abs_diff.under, 101u);
+  EXPECT_EQ(s.hist_abs_diff.counts, (std::vector<uint64_t>{102, 103, 104, 105}));
+  EXPECT_EQ(s.hist_abs_diff.over, 106u);
+  EXPECT_EQ(s.hist_a.zero, 107u);
+  EXPECT_EQ(s.hist_a.under, 108u);
+  EXPECT_EQ(s.hist_a.over, 109u);
+  EXPECT_EQ(s.hist_a.pos, (std::vector<uint64_t>{110, 111, 112, 113}));
+  EXPECT_EQ(s.hist_a.neg, (std::vector<uint64_t>{114, 115, 116, 117}));
+  EXPECT_EQ(s.hist_b.zero, 118u);
+  EXPECT_EQ(s.hist_b.neg.back(), 128u);
 }
 
 TEST(Moments, MergeMatchesTwoPassOverTheWhole) {
   const std::vector<double> v{3.5, -1.25, 1e3, 7, 7, -2e-3, 42, 0.5, 9, -100};
+  struct M {
+    uint64_t n = 0;
+    double mean = 0, m2 = 0;
+  };
   auto moments = [&](size_t lo, size_t hi) {
-    weightdiff::Moments m;
+    M m;
     m.n = hi - lo;
     for (size_t i = lo; i < hi; ++i) m.mean += v[i];
     m.mean /= static_cast<double>(m.n);
     for (size_t i = lo; i < hi; ++i) m.m2 += (v[i] - m.mean) * (v[i] - m.mean);
     return m;
   };
-  const weightdiff::Moments whole = moments(0, v.size());
-  weightdiff::Moments merged;
-  merged.merge(moments(0, 3));
-  merged.merge(weightdiff::Moments{});  // empty: no change
-  merged.merge(moments(3, 4));
-  merged.merge(moments(4, 10));
+  const M whole = moments(0, v.size());
+  M merged;
+  for (const M& part : {moments(0, 3), M{}, moments(3, 4), moments(4, 10)}) {  // M{}: empty
+    weightdiff::backend::merge_moments(merged.n, merged.mean, merged.m2, part.n, part.mean, part.m2);
+    merged.n += part.n;
+  }
   EXPECT_EQ(merged.n, whole.n);
   EXPECT_NEAR(merged.mean, whole.mean, 1e-13 * std::fabs(whole.mean));
   EXPECT_NEAR(merged.m2, whole.m2, 1e-13 * whole.m2);

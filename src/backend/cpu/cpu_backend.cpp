@@ -7,6 +7,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/cpu/fused_kernel.hpp"
+#include "backend/partial_stats.hpp"
 #include "io/mapped_file.hpp"
 #include "io/sigbus_guard.hpp"
 
@@ -23,29 +24,31 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
   unsigned threads() const override { return threads_; }
 
-  void reduce(std::span<const ChunkTask> tasks, const HistRange& hist,
-              std::span<PairStats> out) override {
+  void reduce(std::span<const ChunkTask> tasks, const HistRange& hist, std::span<Partial> out,
+              std::span<uint64_t> slots) override {
+    const size_t H = hist_layout(hist).total();
     arena_.execute([&] {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, tasks.size(), 1),
                         [&](const tbb::blocked_range<size_t>& r) {
                           for (size_t i = r.begin(); i != r.end(); ++i)
-                            if (!cancelled()) out[i] = run(tasks[i], hist);
+                            if (!cancelled()) out[i] = run(tasks[i], hist, slots.data() + i * H);
                         });
     });
   }
 
  private:
-  static PairStats run(const ChunkTask& t, const HistRange& hist) {
+  static Partial run(const ChunkTask& t, const HistRange& hist, uint64_t* slots) {
     const bool one_sided = t.a == t.b;  // inspect: read and decode once
     const cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), one_sided ? nullptr : t.b->data(),
                              t.first,    t.count,    t.atol,      t.rtol, hist};
-    PairStats s;
+    Partial p;
     // A file truncated under us: Error(changed), not a SIGBUS.
-    io::read_guarded(t.a->storage.get(), t.b->storage.get(), [&] { s = cpu::reduce_chunk(in); });
+    io::read_guarded(t.a->storage.get(), t.b->storage.get(),
+                     [&] { p = cpu::reduce_chunk(in, slots); });
     // The chunk's pages are done with: keep the resident set bounded.
     release(*t.a, t.first, t.count);
     if (!one_sided) release(*t.b, t.first, t.count);
-    return s;
+    return p;
   }
 
   static void release(const TensorRef& t, uint64_t first, uint64_t count) {

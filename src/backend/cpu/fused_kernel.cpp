@@ -9,6 +9,7 @@
 
 #include "backend/cpu/decode.hpp"
 #include "backend/cpu/fused_block.hpp"
+#include "backend/partial_stats.hpp"
 
 namespace weightdiff::cpu {
 namespace {
@@ -89,20 +90,20 @@ class ChunkHistograms {
     }
   }
 
-  void store(PairStats& out) const {
-    const size_t nb = stride_ - 3;
-    auto d = [&](size_t k) { return total(d_, dw_, k); };
-    out.hist_abs_diff.zero = d(0);
-    out.hist_abs_diff.under = d(1);
-    out.hist_abs_diff.over = d(nb + 2);
-    for (size_t j = 0; j < nb; ++j) out.hist_abs_diff.counts[j] = d(j + 2);
-    std::vector<uint64_t> a(vw_), b(vw_);
-    for (size_t k = 0; k < vw_; ++k) {
-      a[k] = total(a_, vw_, k);
-      b[k] = a[k] + b_plus_[k] - b_minus_[k];
+  // Adds the chunk's counts to `slots` (HistLayout order: |d|, then a's
+  // and b's zero, under, over, pos[nb], neg[nb]).
+  void store(uint64_t* slots) const {
+    const size_t nb = stride_ - 3, neg = stride_;
+    for (size_t k = 0; k < nb + 3; ++k) slots[k] += total(d_, dw_, k);  // same order
+    uint64_t* va = slots + nb + 3;
+    uint64_t* vb = slots + 3 * nb + 6;
+    for (size_t k = 0; k < vw_ - 1; ++k) {
+      const uint64_t a = total(a_, vw_, k);
+      const uint64_t b = a + b_plus_[k] - b_minus_[k];
+      const size_t at = value_slot_of(k, nb, neg);
+      va[at] += a;
+      vb[at] += b;
     }
-    store_values(a, out.hist_a);
-    store_values(b, out.hist_b);
   }
 
  private:
@@ -114,15 +115,14 @@ class ChunkHistograms {
     return sum;
   }
 
-  void store_values(const std::vector<uint64_t>& v, ValueHistogram& h) const {
-    const size_t nb = stride_ - 3, neg = stride_;
-    h.zero = v[0] + v[neg];
-    h.under = v[1] + v[neg + 1];
-    h.over = v[nb + 2] + v[neg + nb + 2];
-    for (size_t j = 0; j < nb; ++j) {
-      h.pos[j] = v[j + 2];
-      h.neg[j] = v[neg + j + 2];
-    }
+  // Counter slot k (0 zero, 1 under, 2.. bins, nb+2 over, +stride for
+  // negative values) in HistLayout's value order (zero, under, over, pos, neg).
+  static size_t value_slot_of(size_t k, size_t nb, size_t neg) {
+    const bool negative = k >= neg;
+    const size_t j = negative ? k - neg : k;
+    if (j <= 1) return j;           // zero, under: either sign
+    if (j == nb + 2) return 2;      // over: either sign
+    return 3 + (j - 2) + (negative ? nb : 0);
   }
 
   const SlotTable& table_;
@@ -144,16 +144,14 @@ int best_lane(const BlockLanes& s) {
 
 }  // namespace
 
-PairStats reduce_chunk(const ChunkInput& in) {
-  PairStats out(in.hist);
-  out.numel = in.count;
+backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
+  backend::Partial out = backend::empty_partial();
   ChunkHistograms hist(in.hist);
   // Zero-initialized: the SIMD passes read whole 8-lane groups past n.
   alignas(64) double a[kBlock] = {};
   alignas(64) double b[kBlock] = {};
-  BlockSlots slots;
+  BlockSlots slots_of_block;
   BlockLanes s;
-  bool have_max = false;
   const bool f64_codes = in.dtype_a == DType::f64 || in.dtype_b == DType::f64;
 
   for (uint64_t off = 0; off < in.count; off += kBlock) {
@@ -163,31 +161,31 @@ PairStats reduce_chunk(const ChunkInput& in) {
     const double* vb = b;
     if (in.base_b) decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
     else vb = a;
-    const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.max_rel};
-    block_stats(args, s, slots);
+    const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
+    block_stats(args, s, slots_of_block);
 
     const uint64_t n_fin = fold(s.n_fin);
     const double mean_a = n_fin > 0 ? fold(s.s_a) / static_cast<double>(n_fin) : 0.0;
     const double mean_b = n_fin > 0 ? fold(s.s_b) / static_cast<double>(n_fin) : 0.0;
     block_moments(args, mean_a, mean_b, n_fin == n, s);
-    hist.add_moved(slots);
+    hist.add_moved(slots_of_block);
 
-    out.n_finite += n_fin;
-    out.equal += fold(s.n_eq);
-    out.mismatched += fold(s.n_mis);
+    out.n_eq += fold(s.n_eq);
+    out.n_mis += fold(s.n_mis);
     out.nan_a += fold(s.n_nan_a);
     out.nan_b += fold(s.n_nan_b);
     out.inf_a += fold(s.n_inf_a);
     out.inf_b += fold(s.n_inf_b);
-    out.sum_abs += fold(s.s_abs);
-    out.sum_sq_diff += fold(s.s_sq_d);
-    out.dot += fold(s.s_dot);
-    out.sum_sq_a += fold(s.s_sq_a);
-    out.sum_sq_b += fold(s.s_sq_b);
+    out.s_abs += fold(s.s_abs);
+    out.s_sq_d += fold(s.s_sq_d);
+    out.s_dot += fold(s.s_dot);
+    out.s_sq_a += fold(s.s_sq_a);
+    out.s_sq_b += fold(s.s_sq_b);
     if (n_fin == 0) continue;
 
-    out.mom_a.merge(Moments{n_fin, mean_a, fold(s.m2_a)});
-    out.mom_b.merge(Moments{n_fin, mean_b, fold(s.m2_b)});
+    backend::merge_moments(out.n_fin, out.mean_a, out.m2_a, n_fin, mean_a, fold(s.m2_a));
+    backend::merge_moments(out.n_fin, out.mean_b, out.m2_b, n_fin, mean_b, fold(s.m2_b));
+    out.n_fin += n_fin;
     double lmin_a = s.min_a[0], lmax_a = s.max_a[0], lmin_b = s.min_b[0], lmax_b = s.max_b[0];
     double lmrel = s.mrel[0];
     for (int l = 1; l < L; ++l) {
@@ -195,24 +193,20 @@ PairStats reduce_chunk(const ChunkInput& in) {
       lmin_b = std::min(lmin_b, s.min_b[l]), lmax_b = std::max(lmax_b, s.max_b[l]);
       lmrel = std::max(lmrel, s.mrel[l]);
     }
-    if (!have_max) {
-      out.min_a = lmin_a, out.max_a = lmax_a, out.min_b = lmin_b, out.max_b = lmax_b;
-    } else {
-      out.min_a = std::min(out.min_a, lmin_a), out.max_a = std::max(out.max_a, lmax_a);
-      out.min_b = std::min(out.min_b, lmin_b), out.max_b = std::max(out.max_b, lmax_b);
-    }
+    out.min_a = std::min(out.min_a, lmin_a), out.max_a = std::max(out.max_a, lmax_a);
+    out.min_b = std::min(out.min_b, lmin_b), out.max_b = std::max(out.max_b, lmax_b);
     const int best = best_lane(s);
-    if (!have_max || s.mx[best] > out.max_abs) {  // ties keep the earlier block
+    if (s.mx[best] > out.mx) {  // ties keep the earlier block (out.mx is -1 before any)
       const auto i = static_cast<size_t>(s.mx_i[best]);
-      out.max_abs = s.mx[best];
-      out.max_abs_index = in.first + off + i;
-      out.a_at_max_abs = a[i];
-      out.b_at_max_abs = vb[i];
+      out.mx = s.mx[best];
+      out.mx_i = in.first + off + i;
+      out.a_mx = a[i];
+      out.b_mx = vb[i];
     }
-    out.max_rel = std::max(out.max_rel, lmrel);
-    have_max = true;
+    out.mrel = std::max(out.mrel, lmrel);
   }
-  hist.store(out);
+  std::fill(slots, slots + backend::hist_layout(in.hist).total(), uint64_t{0});
+  hist.store(slots);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/partial.hpp"
 #include "weightdiff/dtype.hpp"
 #include "weightdiff/stats.hpp"
 
@@ -24,7 +25,8 @@ struct ChunkInput {
   HistRange hist;
 };
 
-// Computes the PairStats of the chunk (indices are flat tensor indices).
-PairStats reduce_chunk(const ChunkInput& in);
+// The chunk's Partial (indices are flat tensor indices); its histogram
+// slots (backend::HistLayout of in.hist) are written to `slots`.
+backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots);
 
 }  // namespace weightdiff::cpu

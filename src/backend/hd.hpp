@@ -1,8 +1,8 @@
-// Host/device portability for the CUDA backend's shared per-element code.
+// Host/device portability for the per-element code both backends share.
 //
 // The headers that use WD_HD are compiled three ways: by nvcc for the
-// device, by nvcc's host pass, and by the host compiler for the pipeline and
-// for the host emulation tests (tests/unit/cuda_*). Keep them plain C++17:
+// device, by nvcc's host pass, and by the host compiler for the CPU backend,
+// the CUDA pipeline and its host emulation (tests/unit/cuda_*). Keep them plain C++17:
 // no std:: calls that have no device twin, no exceptions, no allocation.
 #pragma once
 
@@ -20,7 +20,7 @@
 #define WD_UNROLL
 #endif
 
-namespace weightdiff::cuda {
+namespace weightdiff::backend {
 
 WD_HD double bits_to_f64(uint64_t u) {
 #if defined(__CUDA_ARCH__)
@@ -74,7 +74,10 @@ WD_HD double abs_f64(double x) { return bits_to_f64(f64_to_bits(x) & ~(uint64_t{
 WD_HD bool is_finite(double x) { return (f64_to_bits(x) & 0x7FF0000000000000ull) != 0x7FF0000000000000ull; }
 WD_HD bool is_nan(double x) { return x != x; }
 
+WD_HD double f64_nan() { return bits_to_f64(0x7FF8000000000000ull); }
+WD_HD double f64_inf() { return bits_to_f64(0x7FF0000000000000ull); }
+
 // 2^k for k in the normal float64 range.
 WD_HD double pow2(int k) { return bits_to_f64(static_cast<uint64_t>(k + 1023) << 52); }
 
-}  // namespace weightdiff::cuda
+}  // namespace weightdiff::backend
