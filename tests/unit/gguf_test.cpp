@@ -84,7 +84,7 @@ Spec good() {
 
 Model parse(const std::string& bytes, const std::string& name = "mem.gguf") {
   std::vector<std::byte> b(bytes.size());
-  std::memcpy(b.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(b.data(), bytes.data(), bytes.size());  // the empty prefix too
   return weightdiff::formats::open_gguf(weightdiff::MappedFile::from_bytes(std::move(b), name));
 }
 
