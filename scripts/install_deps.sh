@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   clang libclang-rt-dev
   python3 python3-pip
 )
-PYTHON_MODULES=(numpy safetensors ml_dtypes onnx pytest)
+PYTHON_MODULES=(numpy safetensors ml_dtypes onnx pytest gguf)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -3,7 +3,7 @@
 #   1. the whole test suite built with clang + AddressSanitizer +
 #      UndefinedBehaviorSanitizer (the library instrumented too, CUDA off);
 #   2. each libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (default 60),
-#      seeded with files written by the official safetensors/onnx packages,
+#      seeded with files written by the official safetensors/onnx/gguf packages,
 #      plus every committed regression input (tests/fuzz/regressions/).
 # Usage: scripts/sanitize.sh [FUZZ_SECONDS]   (0 = build and test only)
 set -euo pipefail
@@ -32,7 +32,7 @@ echo "sanitize: tests $((SECONDS - t0)) s"
 
 fuzz="$build/fuzz"
 python3 tests/fuzz/make_seeds.py "$fuzz/seeds"
-for h in safetensors index onnx; do
+for h in safetensors index onnx gguf; do
   bin="$build/tests/fuzz/fuzz_$h"
   regressions=tests/fuzz/regressions/$h
   if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then

@@ -127,7 +127,7 @@ Model open_safetensors_folder(const std::string& dir_str) {
     return m;
   }
   if (shards.empty())
-    throw Error(Errc::unsupported, "folder holds no *.safetensors.index.json, *.safetensors or single *.onnx file",
+    throw Error(Errc::unsupported, "folder holds no *.safetensors.index.json, *.safetensors or single *.onnx or *.gguf file",
                 dir_str);
   std::sort(shards.begin(), shards.end());
   Model m;

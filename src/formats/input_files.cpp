@@ -13,7 +13,7 @@ namespace {
 
 bool is_model_file_name(const std::string& name) {
   return name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json") ||
-         name.ends_with(".onnx") || name.ends_with(".json");
+         name.ends_with(".onnx") || name.ends_with(".gguf") || name.ends_with(".json");
 }
 
 void add_if_regular(const std::string& path, std::vector<InputFile>& out) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "formats/gguf.hpp"
 #include "formats/hf_folder.hpp"
 #include "formats/limits.hpp"
 #include "formats/onnx.hpp"
@@ -39,6 +40,7 @@ Model open_file(const std::string& path) {
   if (path.ends_with(".index.json")) return formats::open_safetensors_index(path);
   auto file = MappedFile::open(path, path);
   const StoragePin parsing(file.get());  // headers are read in place; tensors map again on use
+  if (formats::looks_like_gguf(*file)) return formats::open_gguf(file);
   if (formats::looks_like_safetensors(*file) || path.ends_with(".safetensors")) {
     Model m;
     m.path = path;
@@ -48,27 +50,29 @@ Model open_file(const std::string& path) {
     m.metadata = std::move(st.metadata);
     return m;
   }
+  if (path.ends_with(".gguf")) return formats::open_gguf(file);  // names what its magic lacks
   if (formats::looks_like_onnx(*file, path)) return formats::open_onnx(file, path);
-  throw Error(Errc::unsupported, "not a recognized model format (expected safetensors or ONNX)", path);
+  throw Error(Errc::unsupported, "not a recognized model format (expected safetensors, ONNX or GGUF)", path);
 }
 
-// A folder without safetensors that holds exactly one *.onnx (an export
-// folder: model.onnx beside its external data) stands for that model.
-std::optional<std::string> lone_onnx_in(const std::string& dir) {
-  std::vector<std::string> onnx;
+// A folder without safetensors that holds exactly one *.onnx or *.gguf, not
+// both (an export folder: model.onnx beside its external data; a download
+// folder with one GGUF) stands for that model.
+std::optional<std::string> lone_model_in(const std::string& dir) {
+  std::vector<std::string> models;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json")) return std::nullopt;
-    if (name.ends_with(".onnx")) onnx.push_back(name);
+    if (name.ends_with(".onnx") || name.ends_with(".gguf")) models.push_back(name);
   }
-  if (ec || onnx.size() != 1) return std::nullopt;
-  return (fs::path(dir) / onnx.front()).string();
+  if (ec || models.size() != 1) return std::nullopt;
+  return (fs::path(dir) / models.front()).string();
 }
 
 Model open_directory(const std::string& dir) {
-  if (const auto onnx = lone_onnx_in(dir)) {
-    Model m = open_file(*onnx);
+  if (const auto lone = lone_model_in(dir)) {
+    Model m = open_file(*lone);
     m.path = dir;
     return m;
   }

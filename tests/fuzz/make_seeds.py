@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Seed corpora for the fuzz harnesses, written by the official safetensors
-and onnx packages (fixed seeds): make_seeds.py OUT_DIR → OUT_DIR/{safetensors,index,onnx}.
+"""Seed corpora for the fuzz harnesses, written by the official safetensors,
+onnx and gguf packages (fixed seeds): make_seeds.py OUT_DIR →
+OUT_DIR/{safetensors,index,onnx,gguf}.
 
 Two-part inputs (index + shard, model + external data) are a 4-byte
 little-endian length of the first part, the first part, then the second."""
@@ -11,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import gguf
 import ml_dtypes
 import numpy as np
 import onnx
@@ -31,6 +33,48 @@ def arrays(rng):
         "model.flag": np.array([True, False]),
         "model.q": rng.standard_normal(6).astype(ml_dtypes.float8_e4m3fn),
     }
+
+
+def gguf_file(path: Path, a, rng, alignment=None, version=None):
+    """Every plain type, Q8_0/Q4_0 from gguf.quants, a K type's raw blocks,
+    and metadata of every value type (arrays, nested ones included)."""
+    qt = gguf.GGMLQuantizationType
+    w = gguf.GGUFWriter(str(path), "llama")
+    if alignment:
+        w.add_custom_alignment(alignment)
+    w.add_uint32("llama.context_length", 4096)
+    w.add_int8("k.i8", -3)
+    w.add_uint16("k.u16", 7)
+    w.add_int16("k.i16", -9)
+    w.add_int32("k.i32", -100)
+    w.add_uint64("k.u64", 2**40)
+    w.add_int64("k.i64", -2**40)
+    w.add_float32("k.f32", 0.1)
+    w.add_float64("k.f64", 1e-300)
+    w.add_bool("k.bool", True)
+    w.add_string("general.name", "seed")
+    w.add_array("tokenizer.ggml.tokens", ["<s>", "</s>", "a"])
+    w.add_array("k.nested", [[1, 2], [3]])
+    w.add_tensor("f32", a["model.embed.weight"])
+    w.add_tensor("f16", a["model.layers.0.b"])
+    w.add_tensor("bf16", a["model.layers.0.w"].view(np.uint16), raw_dtype=qt.BF16)
+    w.add_tensor("f64", rng.standard_normal((2, 3)))
+    w.add_tensor("i64", a["model.ids"])
+    for t in (np.int8, np.int16, np.int32):
+        w.add_tensor(np.dtype(t).name, np.arange(1, 5, dtype=t))
+    w.add_tensor("scalar", np.array(1.5, np.float32))
+    x = rng.standard_normal((2, 32)).astype(np.float32)
+    w.add_tensor("q8_0", gguf.quants.quantize(x, qt.Q8_0), raw_dtype=qt.Q8_0)
+    w.add_tensor("q4_0", gguf.quants.quantize(x, qt.Q4_0), raw_dtype=qt.Q4_0)
+    w.add_tensor("q4_K", rng.integers(1, 255, (1, 144), dtype=np.uint8), raw_dtype=qt.Q4_K)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    if version is not None:
+        data = bytearray(path.read_bytes())
+        data[4:8] = struct.pack("<I", version)
+        path.write_bytes(bytes(data))
 
 
 def main(out: Path):
@@ -102,6 +146,11 @@ def main(out: Path):
         offset += v.nbytes
     ext_model = helper.make_model(helper.make_graph([], "g", [], [], initializer=ext))
     (ox / "offsets").write_bytes(two_parts(ext_model.SerializeToString(), data))
+
+    gg = out / "gguf"
+    gg.mkdir(parents=True, exist_ok=True)
+    gguf_file(gg / "all.gguf", a, rng)
+    gguf_file(gg / "align64_v2.gguf", a, rng, alignment=64, version=2)
 
 
 if __name__ == "__main__":
