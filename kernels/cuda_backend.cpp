@@ -320,7 +320,8 @@ std::unique_ptr<backend::Backend> make_if_usable(const std::vector<int>& devices
 // Registered before main (backend/registry.hpp: why not a direct call).
 // weightdiff::weightdiff links this library as a whole archive, so this
 // object is always in the program.
-[[maybe_unused]] const bool registered = (backend::register_cuda_backend(&make_if_usable), true);
+[[maybe_unused]] const bool registered =
+    (backend::register_backend({"cuda", &make_if_usable, true}), true);
 
 }  // namespace
 

@@ -1,12 +1,16 @@
-// Where backends built as their own libraries plug into make_backend.
+// The backend registry: every implementation of the Backend interface under
+// a name, as ggml registers its backends. make_backend chooses from it, and
+// the conformance suite (tests/unit/backend_conformance_test.cpp) runs every
+// registered implementation against the float64 reference and the CPU
+// backend.
 //
-// The CUDA backend (kernels/, library weightdiff_cuda) links *down* to the
-// core, so the core cannot name its factory without a link cycle. Instead
-// the CUDA library registers a factory here during static initialization
-// (kernels/cuda_backend.cpp), and weightdiff::weightdiff links that library
-// as a whole archive so its registering object is always kept. A program
-// linked without it (weightdiff_core alone, or a build without nvcc) has
-// no CUDA backend, and compiled_backends() says so.
+// Backends built as their own libraries (kernels/: the CUDA backend and its
+// host emulation) link *down* to the core, so the core cannot name their
+// factories without a link cycle. Instead each registers itself here during
+// static initialization, and weightdiff::weightdiff links those libraries as
+// whole archives so the registering objects are always kept. A program
+// linked without them (weightdiff_core alone, or a build without nvcc) has
+// only the CPU backend, and compiled_backends() says so.
 #pragma once
 
 #include <memory>
@@ -17,16 +21,30 @@
 
 namespace weightdiff::backend {
 
-// The backend on `devices` (ComputeOptions::devices), or nullptr with
-// *reason when no device is usable. Throws Error(usage) for a bad
-// configuration; when `required`, Error(backend) from a device that fails
-// to start (else that failure is the reason).
-using DeviceBackendFactory = std::unique_ptr<Backend> (*)(const std::vector<int>& devices,
-                                                          unsigned threads, bool required,
-                                                          std::string* reason);
+// The backend on `devices` (ComputeOptions::devices) with `threads` host
+// threads, or nullptr with *reason when it cannot run here. Throws
+// Error(usage) for a bad configuration; when `required`, Error(backend) from
+// a device that fails to start (else that failure is the reason).
+using BackendFactory = std::unique_ptr<Backend> (*)(const std::vector<int>& devices,
+                                                    unsigned threads, bool required,
+                                                    std::string* reason);
 
-// Called once, before main, by the CUDA library. Not thread-safe: static
-// initialization only.
-void register_cuda_backend(DeviceBackendFactory factory) noexcept;
+struct RegisteredBackend {
+  const char* name = nullptr;  // "cpu", "cuda", "cuda-emulation"
+  BackendFactory make = nullptr;
+  // Chosen by --backend (BackendKind); false: an implementation for tests
+  // and benchmarks only (the CUDA emulation).
+  bool selectable = false;
+};
+
+// Called before main by a backend library. Not thread-safe: static
+// initialization only. At most 8 registrations.
+void register_backend(const RegisteredBackend& backend) noexcept;
+
+// "cpu" first, then the others in registration order.
+std::vector<RegisteredBackend> registered_backends();
+
+// The registered backend of that name, or null.
+const RegisteredBackend* find_backend(const std::string& name);
 
 }  // namespace weightdiff::backend

@@ -1,7 +1,9 @@
-// Backend selection: the CPU backend is part of this library; a device
-// backend is reached through the factory it registered (backend/registry.hpp),
-// so this file names no CUDA symbol and the core links nothing above it.
-#include "backend/backend.hpp"
+// The backend registry and selection: the CPU backend is part of this
+// library; the others reach it through the factories they registered
+// (backend/registry.hpp), so this file names no CUDA symbol and the core
+// links nothing above it.
+#include <array>
+
 #include "backend/registry.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/version.hpp"
@@ -9,21 +11,40 @@
 namespace weightdiff::backend {
 namespace {
 
-// Constant-initialized (before any dynamic initializer runs, so before the
-// CUDA library registers), written only during static initialization.
-constinit DeviceBackendFactory g_cuda_factory = nullptr;
+std::unique_ptr<Backend> make_cpu(const std::vector<int>&, unsigned threads, bool, std::string*) {
+  return make_cpu_backend(threads);
+}
+
+// Constant-initialized (before any dynamic initializer runs, so before a
+// backend library registers), written only during static initialization.
+constinit std::array<RegisteredBackend, 8> g_registered{};
+constinit size_t g_count = 0;
 
 }  // namespace
 
-void register_cuda_backend(DeviceBackendFactory factory) noexcept { g_cuda_factory = factory; }
+void register_backend(const RegisteredBackend& backend) noexcept {
+  if (g_count < g_registered.size()) g_registered[g_count++] = backend;
+}
+
+std::vector<RegisteredBackend> registered_backends() {
+  std::vector<RegisteredBackend> out{{"cpu", &make_cpu, true}};
+  out.insert(out.end(), g_registered.begin(), g_registered.begin() + g_count);
+  return out;
+}
+
+const RegisteredBackend* find_backend(const std::string& name) {
+  for (size_t i = 0; i < g_count; ++i)
+    if (name == g_registered[i].name) return &g_registered[i];
+  return nullptr;
+}
 
 std::unique_ptr<Backend> make_backend(BackendKind kind, unsigned threads,
                                       const std::vector<int>& devices, std::string* notice) {
   if (kind == BackendKind::cpu) return make_cpu_backend(threads);
   const bool required = kind == BackendKind::cuda;
-  if (g_cuda_factory) {
+  if (const RegisteredBackend* cuda = find_backend("cuda")) {
     std::string reason;
-    if (auto b = g_cuda_factory(devices, threads, required, &reason)) return b;
+    if (auto b = cuda->make(devices, threads, required, &reason)) return b;
     if (required) throw Error(Errc::backend, "--backend cuda: no usable CUDA device (" + reason + ")");
     if (notice) *notice = "no usable CUDA device (" + reason + "); using the CPU backend";
     return make_cpu_backend(threads);
@@ -41,8 +62,15 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, unsigned threads,
 namespace weightdiff {
 
 std::string compiled_backends() {
-  // What this program can run, not what was configured: a registered factory.
-  return backend::g_cuda_factory ? "cpu, cuda" : "cpu";
+  // What this program can run, not what was configured: the selectable
+  // backends that registered.
+  std::string out;
+  for (const auto& b : backend::registered_backends()) {
+    if (!b.selectable) continue;
+    if (!out.empty()) out += ", ";
+    out += b.name;
+  }
+  return out;
 }
 
 }  // namespace weightdiff

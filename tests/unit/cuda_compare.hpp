@@ -16,6 +16,17 @@
 
 namespace wdtest {
 
+// Every dtype the backends compare.
+inline constexpr weightdiff::DType kAll[] = {
+    weightdiff::DType::f64,     weightdiff::DType::f32,        weightdiff::DType::f16,
+    weightdiff::DType::bf16,    weightdiff::DType::f8e4m3fn,   weightdiff::DType::f8e4m3fnuz,
+    weightdiff::DType::f8e5m2,  weightdiff::DType::f8e5m2fnuz, weightdiff::DType::i64,
+    weightdiff::DType::i32,     weightdiff::DType::i16,        weightdiff::DType::i8,
+    weightdiff::DType::u64,     weightdiff::DType::u32,        weightdiff::DType::u16,
+    weightdiff::DType::u8,      weightdiff::DType::boolean,    weightdiff::DType::i4,
+    weightdiff::DType::u4};
+static_assert(std::size(kAll) == weightdiff::kDTypeCount);
+
 // A tensor held in memory (MappedFile::from_bytes), with its decoded values.
 struct MemTensor {
   weightdiff::TensorRef ref;

@@ -34,10 +34,32 @@ size_t DecodeSimd(DType type, const std::byte* src, size_t n, double* out) {
       return whole;
     }
     case DType::f16: {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+      // F16C (vcvtph2ps): exact, Inf and NaN included.
       const hn::Rebind<hwy::float16_t, decltype(d)> dh;
       const auto* p = reinterpret_cast<const hwy::float16_t*>(src);
       for (size_t i = 0; i < whole; i += N)
         hn::StoreU(hn::PromoteTo(d, hn::PromoteTo(df, hn::LoadU(dh, p + i))), d, out + i);
+#else
+      // Without F16C, Highway 1.0's emulated f16 -> f32 turns Inf and NaN
+      // into large finite numbers (exponent 31 rebiased like any other; the
+      // conformance suite caught it on SSE4 and the scalar target). Bit
+      // fields by hand instead, as backend/element.hpp defines them.
+      const hn::Rebind<uint16_t, decltype(d)> d16;
+      const hn::Rebind<int32_t, decltype(d)> di;
+      const auto* p = reinterpret_cast<const uint16_t*>(src);
+      for (size_t i = 0; i < whole; i += N) {
+        const auto h = hn::PromoteTo(di, hn::LoadU(d16, p + i));  // 0 .. 0xFFFF
+        const auto em = hn::And(h, hn::Set(di, 0x7FFF));
+        const auto sign = hn::ShiftLeft<16>(hn::And(h, hn::Set(di, 0x8000)));
+        const auto normal = hn::Add(hn::ShiftLeft<13>(em), hn::Set(di, (127 - 15) << 23));
+        const auto infnan = hn::Or(hn::ShiftLeft<13>(em), hn::Set(di, 0x7F800000));
+        const auto sub = hn::BitCast(di, hn::Mul(hn::ConvertTo(df, em), hn::Set(df, 0x1p-24f)));
+        auto mag = hn::IfThenElse(hn::Gt(em, hn::Set(di, 0x3FF)), normal, sub);
+        mag = hn::IfThenElse(hn::Gt(em, hn::Set(di, 0x7BFF)), infnan, mag);
+        hn::StoreU(hn::PromoteTo(d, hn::BitCast(df, hn::Or(mag, sign))), d, out + i);
+      }
+#endif
       return whole;
     }
     default:

@@ -1,0 +1,67 @@
+// The CUDA emulation as a Backend ("cuda-emulation"): the CUDA backend's
+// launch plan, staging-slot layout and per-thread/tile/task code
+// (tile_agent.hpp, thread_accumulate.hpp) run on the host by the mirror of
+// the kernels (emulate.hpp). Not selectable by --backend: it exists so the
+// conformance suite, and any test that needs a second backend, can run the
+// CUDA backend's semantics on machines without a GPU. Host C++ only (built
+// without nvcc too).
+#include <cstdlib>
+#include <memory>
+
+#include "backend/registry.hpp"
+#include "emulate.hpp"
+#include "io/sigbus_guard.hpp"
+
+namespace weightdiff::cuda {
+namespace {
+
+// A 64-byte aligned staging slot, as cudaHostAlloc gives.
+struct HostSlot {
+  explicit HostSlot(uint64_t bytes)
+      : mem(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64)), &std::free) {
+    if (!mem) throw std::bad_alloc();
+  }
+  std::unique_ptr<uint8_t, decltype(&std::free)> mem;
+};
+
+class EmulatedCudaBackend final : public backend::Backend {
+ public:
+  std::string name() const override { return "cuda-emulation"; }
+  unsigned threads() const override { return 1; }
+
+  void reduce(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
+              std::span<Partial> out, std::span<uint64_t> slots) override {
+    const HistLayout h = hist_layout(hist);
+    const size_t H = h.total();
+    for (const LaunchGroup& g : plan_launches(tasks, StagingLimits{})) {
+      if (cancelled()) return;
+      HostSlot slot(g.bytes);
+      write_metadata(g, slot.mem.get());
+      for (const CopyOp& op : g.copies) {
+        // A file truncated under us: Error(changed), not a SIGBUS.
+        io::read_guarded(op.t->storage.get(), nullptr,
+                         [&] { copy_bytes(op, slot.mem.get(), 0, op.bytes); });
+        if (op.t->storage) op.t->storage->release(op.src_begin, op.bytes);
+      }
+      const LaunchResults r = emulate_launch(slot.mem.get(), g, h);
+      for (size_t k = 0; k < g.tasks.size(); ++k) {
+        out[g.first_task + k] = r.partials[k];
+        std::copy(r.hist.begin() + k * H, r.hist.begin() + (k + 1) * H,
+                  slots.begin() + (g.first_task + k) * H);
+      }
+    }
+  }
+};
+
+std::unique_ptr<backend::Backend> make_emulated(const std::vector<int>&, unsigned, bool,
+                                                std::string*) {
+  return std::make_unique<EmulatedCudaBackend>();
+}
+
+// Registered before main (backend/registry.hpp); weightdiff::weightdiff
+// links this library as a whole archive.
+[[maybe_unused]] const bool registered =
+    (backend::register_backend({"cuda-emulation", &make_emulated, false}), true);
+
+}  // namespace
+}  // namespace weightdiff::cuda
