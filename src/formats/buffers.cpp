@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "formats/limits.hpp"
-#include "io/checked.hpp"
+#include "core/checked.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/model.hpp"
 
@@ -20,7 +20,7 @@ Model model_from_buffers(const std::string& path, std::vector<BufferTensor> tens
     formats::check_tensor_name(b.name, path);
     uint64_t numel = 1;
     for (const uint64_t d : b.shape) {
-      const auto n = io::checked_mul(numel, d);
+      const auto n = core::checked_mul(numel, d);
       if (!n) throw Error(Errc::malformed, "shape product overflows 64 bits", path, b.name);
       numel = *n;
     }
@@ -42,7 +42,7 @@ Model model_from_buffers(const std::string& path, std::vector<BufferTensor> tens
     t.numel = numel;
     t.nbytes = b.nbytes;
     if (b.nbytes > 0) t.storage = borrowed_storage(b.data, b.nbytes, path);
-    const auto sum = io::checked_add(m.bytes, b.nbytes);
+    const auto sum = core::checked_add(m.bytes, b.nbytes);
     if (!sum) throw Error(Errc::malformed, "total size overflows 64 bits", path);
     m.bytes = *sum;
     m.tensors.push_back(std::move(t));

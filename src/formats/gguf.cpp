@@ -11,7 +11,7 @@
 #include "formats/gguf_reader.hpp"
 #include "formats/gguf_types.hpp"
 #include "formats/limits.hpp"
-#include "io/checked.hpp"
+#include "core/checked.hpp"
 #include "weightdiff/error.hpp"
 
 namespace weightdiff::formats {
@@ -61,7 +61,7 @@ std::optional<uint64_t> element_count(const uint64_t* ne, uint32_t n) {
   for (uint32_t j = 0; j < n; ++j)
     if (ne[j] == 0) return 0;
   for (uint32_t j = 0; j < n; ++j) {
-    const auto p = io::checked_mul(numel, ne[j]);
+    const auto p = core::checked_mul(numel, ne[j]);
     if (!p || *p > kI64Max) return std::nullopt;
     numel = *p;
   }
@@ -105,7 +105,7 @@ Info read_tensor_info(GgufReader& r, uint64_t index, uint32_t alignment,
   }
   // Whole blocks of the rows, times the other dimensions: no overflow once
   // numel fits, unless block_bytes > block_elems (a plain type), checked.
-  const auto nbytes = io::checked_mul(*numel / type->block_elems, type->block_bytes);
+  const auto nbytes = core::checked_mul(*numel / type->block_elems, type->block_bytes);
   if (!nbytes) r.fail("byte size overflows 64 bits", name);
   info.ref.nbytes = *nbytes;
   if (type->dtype) info.ref.dtype = *type->dtype;
@@ -117,7 +117,7 @@ Info read_tensor_info(GgufReader& r, uint64_t index, uint32_t alignment,
     msg += " is not a multiple of the alignment " + std::to_string(alignment);
     r.fail(msg, name);
   }
-  const auto end = io::checked_add(info.begin, info.ref.nbytes);
+  const auto end = core::checked_add(info.begin, info.ref.nbytes);
   if (!end) r.fail("data offset + byte size overflows 64 bits", name);
   info.end = *end;
   if (info.ref.nbytes > 0) info.ref.storage = file;  // offset set once the data section is known
@@ -199,7 +199,7 @@ Model open_gguf(std::shared_ptr<const MappedFile> file) {
   // The data section starts at the next multiple of the alignment.
   const uint64_t header_end = r.pos();
   const auto data_start_opt =
-      io::checked_add(header_end, (meta.alignment - header_end % meta.alignment) % meta.alignment);
+      core::checked_add(header_end, (meta.alignment - header_end % meta.alignment) % meta.alignment);
   if (!data_start_opt) r.fail("data section start overflows 64 bits");
   const uint64_t data_start = *data_start_opt;
   check_extents(infos, data_start, r);

@@ -9,7 +9,7 @@
 
 #include "formats/limits.hpp"
 #include "formats/onnx_types.hpp"
-#include "io/checked.hpp"
+#include "core/checked.hpp"
 #include "core/excerpt.hpp"
 #include "io/paths.hpp"
 #include "weightdiff/error.hpp"
@@ -85,7 +85,7 @@ TensorWire split_tensor(const OnnxModelFiles& files, wire::Span span, const std:
     if (v.occurrences++ == 0) v.first = f;
     if (!deferred.empty()) continue;
     try {
-      const auto added = io::checked_add(v.values, count_values(base, f, f.number, files.path, name));
+      const auto added = core::checked_add(v.values, count_values(base, f, f.number, files.path, name));
       if (!added) throw Error(Errc::malformed, "too many values", files.path, name);
       v.values = *added;
     } catch (const Error& e) {
@@ -107,7 +107,7 @@ std::vector<uint64_t> tensor_shape(const google::protobuf::RepeatedField<int64_t
   numel = 1;
   for (const int64_t d : dims) {
     if (d < 0) throw Error(Errc::malformed, "negative dimension " + std::to_string(d), file, name);
-    const auto n = io::checked_mul(numel, static_cast<uint64_t>(d));
+    const auto n = core::checked_mul(numel, static_cast<uint64_t>(d));
     if (!n) throw Error(Errc::malformed, "element count overflows 64 bits", file, name);
     numel = *n;
     shape.push_back(static_cast<uint64_t>(d));
@@ -261,7 +261,7 @@ TensorRef read_onnx_tensor(OnnxModelFiles& files, wire::Span span, const std::st
     return ref;
   }
   ref.dtype = *type->dtype;
-  const auto nbytes = io::storage_bytes(ref.numel, dtype_bits(ref.dtype));
+  const auto nbytes = core::storage_bytes(ref.numel, dtype_bits(ref.dtype));
   if (!nbytes) throw Error(Errc::malformed, "byte size overflows 64 bits", files.path, name);
   ref.nbytes = *nbytes;
 

@@ -6,7 +6,7 @@
 
 #include "formats/json_header.hpp"
 #include "formats/limits.hpp"
-#include "io/checked.hpp"
+#include "core/checked.hpp"
 #include "core/excerpt.hpp"
 #include "weightdiff/error.hpp"
 
@@ -84,13 +84,13 @@ Entry parse_entry(const std::string& name, const nlohmann::json& v,
   uint64_t numel = 1;
   for (const auto& d : *sh) {
     const uint64_t dim = json_uint(d, "shape dimension", disp, name);
-    const auto n = io::checked_mul(numel, dim);
+    const auto n = core::checked_mul(numel, dim);
     if (!n) throw Error(Errc::malformed, "shape product overflows 64 bits", disp, name);
     numel = *n;
     e.ref.shape.push_back(dim);
   }
   e.ref.numel = numel;
-  const auto nbytes_opt = io::storage_bytes(numel, spec->bits);
+  const auto nbytes_opt = core::storage_bytes(numel, spec->bits);
   if (!nbytes_opt) throw Error(Errc::malformed, "byte size overflows 64 bits", disp, name);
   const uint64_t nbytes = *nbytes_opt;
   if (spec->type) {

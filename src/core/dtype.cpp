@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "io/checked.hpp"
+#include "core/checked.hpp"
 
 namespace weightdiff {
 namespace {
@@ -57,7 +57,7 @@ bool dtype_is_float(DType t) noexcept { return info(t).is_float; }
 Tolerance default_tolerance(DType t) noexcept { return info(t).tol; }
 
 std::optional<uint64_t> dtype_storage_bytes(DType t, uint64_t numel) noexcept {
-  return io::storage_bytes(numel, dtype_bits(t));
+  return core::storage_bytes(numel, dtype_bits(t));
 }
 
 }  // namespace weightdiff

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace weightdiff::io {
+namespace weightdiff::core {
 
 inline std::optional<uint64_t> checked_add(uint64_t a, uint64_t b) noexcept {
   uint64_t r;
@@ -32,4 +32,4 @@ inline bool extent_within(uint64_t offset, uint64_t length, uint64_t size) noexc
   return offset <= size && length <= size - offset;
 }
 
-}  // namespace weightdiff::io
+}  // namespace weightdiff::core
