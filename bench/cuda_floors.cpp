@@ -15,9 +15,12 @@
 #include <vector>
 
 #include "io/mapped_file.hpp"
+#include "kernels/cuda_buffer.hpp"
+#include "kernels/cuda_handles.hpp"
 #include "kernels/cuda_try.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/launch_plan.hpp"
+#include "read_only_kernel.hpp"
 
 namespace wd = weightdiff;
 namespace wc = weightdiff::cuda;
@@ -25,19 +28,15 @@ namespace wc = weightdiff::cuda;
 namespace {
 
 float time_ms(cudaStream_t s, int repeat, const std::function<void()>& body) {
-  cudaEvent_t t0, t1;
-  CUDA_TRY(cudaEventCreate(&t0));
-  CUDA_TRY(cudaEventCreate(&t1));
+  const wc::Event t0(cudaEventDefault), t1(cudaEventDefault);  // timing events
   body();  // warm-up
   CUDA_TRY(cudaStreamSynchronize(s));
-  CUDA_TRY(cudaEventRecord(t0, s));
+  CUDA_TRY(cudaEventRecord(t0.get(), s));
   for (int i = 0; i < repeat; ++i) body();
-  CUDA_TRY(cudaEventRecord(t1, s));
-  CUDA_TRY(cudaEventSynchronize(t1));
+  CUDA_TRY(cudaEventRecord(t1.get(), s));
+  CUDA_TRY(cudaEventSynchronize(t1.get()));
   float ms = 0;
-  CUDA_TRY(cudaEventElapsedTime(&ms, t0, t1));
-  cudaEventDestroy(t0);
-  cudaEventDestroy(t1);
+  CUDA_TRY(cudaEventElapsedTime(&ms, t0.get(), t1.get()));
   return ms / static_cast<float>(repeat);
 }
 
@@ -77,22 +76,20 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--dtype")) dtype = argv[i + 1];
   }
   try {
-    cudaStream_t s;
-    CUDA_TRY(cudaStreamCreate(&s));
-    // 1. Pinned H2D, in 32 MiB copies (the default staging slot).
-    const uint64_t slot = uint64_t{32} << 20, total = uint64_t{1} << 30;
-    uint8_t *h = nullptr, *d = nullptr;
-    CUDA_TRY(cudaHostAlloc(&h, slot, cudaHostAllocDefault));
-    std::memset(h, 1, slot);
-    CUDA_TRY(cudaMalloc(&d, total));
-    const float h2d = time_ms(s, repeat, [&] {
-      for (uint64_t at = 0; at < total; at += slot)
-        CUDA_TRY(cudaMemcpyAsync(d + at, h, slot, cudaMemcpyHostToDevice, s));
-    });
-    std::printf("{\"row\":\"h2d\",\"bytes\":%llu,\"ms\":%.3f,\"gbps\":%.2f}\n",
-                static_cast<unsigned long long>(total), h2d, total / (h2d * 1e6));
-    cudaFree(d);
-    cudaFreeHost(h);
+    const wc::Stream stream;
+    const cudaStream_t s = stream.get();
+    {  // 1. Pinned H2D, in copies of the default staging slot's size.
+      const uint64_t slot = wc::CudaConfig{}.staging.slot_bytes, total = uint64_t{1} << 30;
+      const wc::PinnedBuffer<uint8_t> h(slot);
+      std::memset(h.data(), 1, slot);
+      const wc::DeviceBuffer<uint8_t> d(total);
+      const float h2d = time_ms(s, repeat, [&] {
+        for (uint64_t at = 0; at < total; at += slot)
+          CUDA_TRY(cudaMemcpyAsync(d.data() + at, h.data(), slot, cudaMemcpyHostToDevice, s));
+      });
+      std::printf("{\"row\":\"h2d\",\"bytes\":%llu,\"ms\":%.3f,\"gbps\":%.2f}\n",
+                  static_cast<unsigned long long>(total), h2d, total / (h2d * 1e6));
+    }
 
     // 2 and 3. One launch group holding a whole synthetic pair on the device.
     const wd::DType t = *wd::dtype_from_name(dtype);
@@ -112,19 +109,14 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> host(g.bytes);
     wc::write_metadata(g, host.data());
     for (const auto& op : g.copies) wc::copy_bytes(op, host.data(), 0, op.bytes);
-    uint8_t* d_slot = nullptr;
-    wc::Partial *d_tiles = nullptr, *d_res = nullptr;
-    uint32_t* d_tile_hist = nullptr;
-    unsigned long long *d_res_hist = nullptr, *d_sink = nullptr;
-    CUDA_TRY(cudaMalloc(&d_slot, g.bytes));
+    const wc::DeviceBuffer<uint8_t> slot(g.bytes);
+    const wc::DeviceBuffer<wc::Partial> tiles(g.tile_table.size()), res(g.tasks.size());
+    const wc::DeviceBuffer<uint32_t> tile_hist(g.tile_table.size() * H);
+    const wc::DeviceBuffer<unsigned long long> res_hist(g.tasks.size() * H), sink(1);
+    uint8_t* const d_slot = slot.data();
     CUDA_TRY(cudaMemcpy(d_slot, host.data(), g.bytes, cudaMemcpyHostToDevice));
-    CUDA_TRY(cudaMalloc(&d_tiles, g.tile_table.size() * sizeof(wc::Partial)));
-    CUDA_TRY(cudaMalloc(&d_tile_hist, g.tile_table.size() * H * 4));
-    CUDA_TRY(cudaMalloc(&d_res, g.tasks.size() * sizeof(wc::Partial)));
-    CUDA_TRY(cudaMalloc(&d_res_hist, g.tasks.size() * H * 8));
-    CUDA_TRY(cudaMalloc(&d_sink, 8));
     const uint64_t data_bytes = 2 * n * wd::dtype_bits(t) / 8;
-    const float ro = time_ms(s, repeat, [&] { CUDA_TRY(wc::launch_read_only(d_slot, g.bytes, d_sink, s)); });
+    const float ro = time_ms(s, repeat, [&] { CUDA_TRY(wd::bench::launch_read_only(d_slot, g.bytes, sink.data(), s)); });
     std::printf("{\"row\":\"read_only\",\"bytes\":%llu,\"ms\":%.3f,\"gbps\":%.2f}\n",
                 static_cast<unsigned long long>(g.bytes), ro, g.bytes / (ro * 1e6));
     wc::LaunchArgs args{};
@@ -134,10 +126,10 @@ int main(int argc, char** argv) {
     args.n_tasks = static_cast<uint32_t>(g.tasks.size());
     args.n_tiles = static_cast<uint32_t>(g.tile_table.size());
     args.hist = hl;
-    args.d_tile_partials = d_tiles;
-    args.d_tile_hist = d_tile_hist;
-    args.d_results = d_res;
-    args.d_result_hist = d_res_hist;
+    args.d_tile_partials = tiles.data();
+    args.d_tile_hist = tile_hist.data();
+    args.d_results = res.data();
+    args.d_result_hist = res_hist.data();
     const float k = time_ms(s, repeat, [&] { CUDA_TRY(wc::launch_diff(args, s)); });
     std::printf("{\"row\":\"kernel\",\"dtype\":\"%s\",\"elements\":%llu,\"bytes\":%llu,\"ms\":%.3f,"
                 "\"gbps\":%.2f,\"pct_of_read_only\":%.1f}\n",

@@ -9,12 +9,16 @@
 #   bench/device_check.sh build-cuda/device_check
 #
 # Steps (details under $OUT, a short table printed last):
-#   1. the CUDA tests: weightdiff_tests --gtest_filter='Cuda*' (parity, emulation, plan)
+#   1. the CUDA tests: weightdiff_tests --gtest_filter='Cuda*', exactly what
+#      `ctest -L gpu` runs in a build tree (tests/CMakeLists.txt labels the
+#      Cuda* suites gpu; the carried package has no build tree): parity,
+#      emulation, plan, CUDA_TRY and the RAII owners
 #   2. a ~4 GB bf16 pair (2 GiB per side, llm mix) and 100k tensors x 1k f32,
 #      generated with bench/gen_pair.py; page cache warmed
 #   3. floors: pinned H2D bandwidth, read-only kernel, diff kernels alone
 #      (weightdiff_cuda_floors); the staging path without kernels
-#      (WEIGHTDIFF_CUDA_BENCH_COPY_ONLY=1)
+#      (weightdiff_cuda_staging: the backend's staging ring over the same
+#      files, same chunks and batches, a consumer that launches nothing)
 #   4. end to end: weightdiff --backend cuda (best of 3), and --backend cpu
 #      once with the JSON reports compared (counts/max/index/histograms exact)
 #   5. PyTorch baseline (safetensors.torch.load_file(device="cuda") + torch ops)
@@ -72,7 +76,8 @@ best() {  # best wall seconds of $1 runs of the rest
     local t0; t0=$(now); "$@" > /dev/null 2>> "$OUT/runs.err"; local t1; t1=$(now)
     local s; s=$(secs "$t0" "$t1"); if [ -z "$b" ] || python3 -c "exit(0 if $s < $b else 1)"; then b=$s; fi
   done; echo "$b"; }
-S_COPY=$(WEIGHTDIFF_CUDA_BENCH_COPY_ONLY=1 best 3 wd "$BIN/weightdiff" "$A" "$B" --backend cuda -q)
+wd "$BIN/weightdiff_cuda_staging" "$A" "$B" > "$OUT/staging.jsonl" 2>> "$OUT/runs.err"
+S_COPY=$(best 3 wd "$BIN/weightdiff_cuda_staging" "$A" "$B")
 row "staging floor (no kernels) s, GB/s" "$S_COPY, $(gbps "$S_COPY")"
 
 # 4. end to end

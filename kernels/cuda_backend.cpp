@@ -21,6 +21,7 @@ namespace {
 class CudaBackend final : public backend::Backend {
  public:
   CudaBackend(const CudaConfig& config, unsigned threads) : threads_(threads) {
+    validate(config);
     std::vector<int> devices = config.devices;
     int count = 0;
     CUDA_TRY(cudaGetDeviceCount(&count));
@@ -96,7 +97,8 @@ namespace {
 // backend, or nullptr with the reason when no device is usable.
 std::unique_ptr<backend::Backend> make_if_usable(const std::vector<int>& devices, unsigned threads,
                                                  bool required, std::string* reason) {
-  const CudaConfig config = cuda_config(devices);
+  CudaConfig config;  // the defaults: nothing else configures the product backend
+  config.devices = devices;
   if (cuda_usable(reason)) {
     if (required) return make_cuda_backend(config, threads);
     try {

@@ -1,4 +1,6 @@
-// The CUDA backend's construction (no CUDA types here).
+// The CUDA backend's construction (no CUDA types here). Programs reach it
+// through backend::make_backend (default CudaConfig); tests that need
+// another staging size call make_cuda_backend directly.
 #pragma once
 
 #include <memory>
@@ -14,7 +16,8 @@ namespace weightdiff::cuda {
 // why not, or the device name.
 bool cuda_usable(std::string* reason);
 
-// Throws Error(backend) when a device cannot be used.
+// Throws Error(usage) for a config out of its bounds (validate), and
+// Error(backend) when a device cannot be used.
 std::unique_ptr<backend::Backend> make_cuda_backend(const CudaConfig& config, unsigned threads);
 
 }  // namespace weightdiff::cuda

@@ -22,8 +22,4 @@ struct LaunchArgs {
 // Launches the tile pass and the per-task combine on `stream`.
 int launch_diff(const LaunchArgs& args, void* stream);
 
-// A read-only streaming kernel over `bytes` bytes at d_data (16-byte loads,
-// folded into *d_sink so nothing is optimized away): the bench's ceiling.
-int launch_read_only(const void* d_data, uint64_t bytes, unsigned long long* d_sink, void* stream);
-
 }  // namespace weightdiff::cuda

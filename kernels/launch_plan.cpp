@@ -1,8 +1,6 @@
 #include "launch_plan.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cstdlib>
 #include <cstring>
 
 #include "io/mapped_file.hpp"
@@ -108,29 +106,24 @@ void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len) {
 
 namespace {
 
-uint64_t env_number(const char* name, uint64_t fallback, uint64_t lo, uint64_t hi) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  uint64_t x = 0;
-  const char* e = v + std::strlen(v);
-  const auto [ptr, ec] = std::from_chars(v, e, x);
-  if (ec != std::errc() || ptr != e || x < lo || x > hi)
-    throw Error(Errc::usage, std::string(name) + "='" + v + "': expected an integer in [" +
-                                 std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return x;
+void check_bounds(const char* field, uint64_t value, uint64_t lo, uint64_t hi) {
+  if (value >= lo && value <= hi) return;
+  std::string m = "CUDA config: ";
+  m += field;
+  m += " = ";
+  m += std::to_string(value);
+  m += ", expected ";
+  m += std::to_string(lo);
+  m += " to ";
+  m += std::to_string(hi);
+  throw Error(Errc::usage, m);
 }
 
 }  // namespace
 
-CudaConfig cuda_config(const std::vector<int>& devices) {
-  CudaConfig c;
-  c.devices = devices;
-  // At least 17 MiB: one engine chunk (1 Mi elements) of an f64 pair is
-  // 16 MiB plus alignment, and a task never spans launches.
-  c.staging.slot_bytes = env_number("WEIGHTDIFF_CUDA_STAGING_MB", 32, 17, 4096) << 20;
-  c.slots = static_cast<unsigned>(env_number("WEIGHTDIFF_CUDA_STAGING_SLOTS", 3, 2, 64));
-  c.copy_only = env_number("WEIGHTDIFF_CUDA_BENCH_COPY_ONLY", 0, 0, 1) == 1;
-  return c;
+void validate(const CudaConfig& config) {
+  check_bounds("staging slot bytes", config.staging.slot_bytes, kMinSlotBytes, kMaxSlotBytes);
+  check_bounds("staging slots", config.slots, kMinSlots, kMaxSlots);
 }
 
 std::vector<size_t> split_by_bytes(std::span<const uint64_t> bytes, size_t parts) {

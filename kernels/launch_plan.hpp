@@ -52,19 +52,24 @@ void write_metadata(const LaunchGroup& g, uint8_t* slot);
 // the mapping into the slot. The caller guards against SIGBUS.
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len);
 
+// The CUDA backend's configuration: plain fields with defaults, set by
+// whoever builds the backend (the bench tools and tests set the staging
+// size; nothing reads the environment).
 struct CudaConfig {
   std::vector<int> devices;  // one pipeline per entry (repeats allowed); empty = all visible
-  StagingLimits staging;     // per slot
+  StagingLimits staging;     // per slot: 32 MiB by default
   unsigned slots = 3;        // staging ring length per pipeline
-  // Bench only: move the bytes through the staging path, launch nothing
-  // (results are garbage). The "no kernels" floor of bench/device_check.sh.
-  bool copy_only = false;
 };
 
-// From --devices (weightdiff::parse_device_list) and the environment: WEIGHTDIFF_CUDA_STAGING_MB (slot
-// size, default 32), WEIGHTDIFF_CUDA_STAGING_SLOTS (default 3, at least 2),
-// WEIGHTDIFF_CUDA_BENCH_COPY_ONLY=1 (bench only). Throws Error(usage).
-CudaConfig cuda_config(const std::vector<int>& devices);
+// The bounds validate() enforces. At least 17 MiB a slot: one engine chunk
+// (1 Mi elements) of an f64 pair is 16 MiB plus alignment, and a task
+// never spans launches. At least two slots: one fills while one uploads.
+inline constexpr uint64_t kMinSlotBytes = uint64_t{17} << 20;
+inline constexpr uint64_t kMaxSlotBytes = uint64_t{4096} << 20;
+inline constexpr unsigned kMinSlots = 2, kMaxSlots = 64;
+
+// Throws Error(usage) when a field is out of its bounds.
+void validate(const CudaConfig& config);
 
 // Splits n tasks with the given byte sizes into `parts` consecutive ranges
 // of similar total bytes: the boundaries (part i is [cut[i], cut[i+1])).

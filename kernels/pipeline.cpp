@@ -40,12 +40,7 @@ void Pipeline::reduce(std::span<const backend::ChunkTask> tasks, const HistRange
   limits.max_tiles = tile_cap_;
   const std::vector<LaunchGroup> groups = plan_launches(tasks, limits);
   const cudaStream_t compute = ring_.compute();
-  if (config_.copy_only) {
-    CUDA_TRY(cudaMemsetAsync(d_res_.data(), 0, tasks.size() * sizeof(Partial), compute));
-    CUDA_TRY(cudaMemsetAsync(d_res_hist_.data(), 0, tasks.size() * H * 8, compute));
-  }
   ring_.run(groups, [&](const LaunchGroup& g, const uint8_t* d_slot) {
-    if (config_.copy_only) return;
     LaunchArgs a{};
     a.d_slot = d_slot;
     a.d_tasks = reinterpret_cast<const TaskDesc*>(d_slot);

@@ -10,5 +10,14 @@ cmake --install build --prefix "$work/prefix" >/dev/null
 cmake -S tests/install -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/build" -j"$(nproc)" >/dev/null
-"$work/build/consumer"
-echo "check_install: consumer built against the installed prefix and passed"
+out=$("$work/build/consumer")
+echo "$out"
+# The installed package has every backend the build has (the CUDA backend
+# registers itself: a link that dropped it would still build and run).
+want=$(build/weightdiff --version | sed -n 's/.*(backends: \(.*\))$/\1/p')
+got=$(printf '%s\n' "$out" | sed -n 's/^backends: //p')
+if [ "$got" != "$want" ]; then
+  echo "check_install: the installed library has backends '$got', the build has '$want'" >&2
+  exit 1
+fi
+echo "check_install: consumer built against the installed prefix and passed (backends: $got)"

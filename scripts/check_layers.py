@@ -19,6 +19,12 @@ Two more rules: a public header (include/weightdiff/) includes only public
 headers; src/cli/ includes only public headers and its own files (a binding
 or a user's program has nothing else either).
 
+And for CUDA: kernels/ is the only place of CUDA code (no .cu/.cuh and no
+CUDA or CUB header in include/ or src/), and a kernels/ header outside RUNTIME_HEADERS
+never reaches <cuda_runtime.h> or CUB, even through other headers: those are
+the host/device and host-only headers that builds without nvcc compile (the
+CUDA emulation and plan tests).
+
 Usage: scripts/check_layers.py [ROOT]   (exit 1 and one line per violation)
 """
 
@@ -38,6 +44,10 @@ PUBLIC = {
 SRC_DIRS = {"core": "core", "io": "io", "formats": "formats", "match": "match", "backend": "backend",
             "engine": "engine", "report": "report", "cli": "cli"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+CUDA_SYSTEM = re.compile(r'^\s*#\s*include\s+<((?:cuda|cub/|thrust/)[^>]*)>', re.M)
+# The host pipeline's headers: they call the CUDA runtime.
+RUNTIME_HEADERS = {"cuda_try.hpp", "cuda_handles.hpp", "cuda_buffer.hpp", "staging_ring.hpp",
+                   "pipeline.hpp"}
 
 
 def layer_of(rel: Path):
@@ -63,6 +73,40 @@ def resolve(root: Path, including: Path, target: str):
         if p.is_file() or Path(str(p) + ".in").is_file():
             return p if p.is_file() else Path(str(p) + ".in")
     return None
+
+
+def cuda_reached(root: Path, f: Path, seen=None):
+    """The first CUDA/CUB system header f includes, directly or through project headers."""
+    seen = set() if seen is None else seen
+    if f in seen:
+        return None
+    seen.add(f)
+    text = f.read_text(errors="replace")
+    direct = CUDA_SYSTEM.search(text)
+    if direct:
+        return direct.group(1)
+    for target in INCLUDE.findall(text):
+        dep = resolve(root, f, target)
+        if dep is not None:
+            hit = cuda_reached(root, dep, seen)
+            if hit:
+                return hit
+    return None
+
+
+def cuda_violations(root: Path, files):
+    bad = []
+    for f in files:
+        rel = f.relative_to(root)
+        if rel.parts[0] != "kernels":
+            if f.suffix in (".cu", ".cuh") or CUDA_SYSTEM.search(f.read_text(errors="replace")):
+                bad.append(f"{rel}: CUDA code outside kernels/")
+        elif f.suffix == ".hpp" and f.name not in RUNTIME_HEADERS:
+            hit = cuda_reached(root, f)
+            if hit:
+                bad.append(f"{rel}: reaches <{hit}>; host/device headers must compile without "
+                           "CUDA (or add it to RUNTIME_HEADERS)")
+    return bad
 
 
 def main() -> int:
@@ -92,12 +136,13 @@ def main() -> int:
                            "use the public API")
             elif RANK[theirs] > RANK[own]:
                 bad.append(f"{rel} ({own}) includes {target} ({theirs}): upward edge")
+    bad += cuda_violations(root, sorted(files))
     for line in bad:
         print(f"check_layers: {line}")
     if bad:
         print(f"check_layers: {len(bad)} violation(s)")
         return 1
-    print(f"check_layers: {len(files)} files, no upward include")
+    print(f"check_layers: {len(files)} files, no upward include, CUDA only in kernels/")
     return 0
 
 

@@ -4,6 +4,7 @@
 
 #include "weightdiff/diff.hpp"
 #include "weightdiff/model.hpp"
+#include "weightdiff/version.hpp"
 
 int main() {
   std::vector<float> a(4096), b(4096);
@@ -23,6 +24,7 @@ int main() {
               static_cast<unsigned long long>(r.summary.compared), s.max_abs,
               static_cast<unsigned long long>(s.max_abs_index),
               static_cast<unsigned long long>(s.mismatched));
+  std::printf("backends: %s\n", weightdiff::compiled_backends().c_str());  // check_install compares
   const bool ok = r.summary.compared == 1 && s.max_abs == 0.5 && s.max_abs_index == 1234 &&
                   s.mismatched == 1 && r.tensors[0].status == weightdiff::Status::different;
   return ok ? 0 : 1;

@@ -7,14 +7,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdlib>
-
 #include "backend/backend.hpp"
 #include "cuda_compare.hpp"
 #include "io/mapped_file.hpp"
+#include "kernels/launch_plan.hpp"
 #include "test_files.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/version.hpp"
+#ifdef WEIGHTDIFF_WITH_CUDA
+#include "kernels/cuda_backend.hpp"
+#endif
 
 namespace weightdiff {
 namespace {
@@ -29,6 +31,25 @@ std::unique_ptr<backend::Backend> cuda_backend(const std::string& devices, std::
     *why = e.what();
     return nullptr;
   }
+}
+
+// Device 0 with staging slots of `slot_bytes` (not a make_backend option:
+// the product backend always uses the default CudaConfig).
+std::unique_ptr<backend::Backend> cuda_backend_with_slots(uint64_t slot_bytes, std::string* why) {
+#ifdef WEIGHTDIFF_WITH_CUDA
+  cuda::CudaConfig config;
+  config.devices = {0};
+  config.staging.slot_bytes = slot_bytes;
+  try {
+    return cuda::make_cuda_backend(config, 2);
+  } catch (const Error& e) {
+    *why = e.what();
+  }
+#else
+  (void)slot_bytes;
+  *why = "this build has no CUDA backend";
+#endif
+  return nullptr;
 }
 
 #define CUDA_OR_SKIP(var, devices)                                 \
@@ -49,10 +70,8 @@ using wdtest::kAll;
 TEST(CudaParity, SmallTensorsPacksAndPipelinesGiveTheSameBits) {
   CUDA_OR_SKIP(one, "0");
   CUDA_OR_SKIP(two, "0,0");
-  ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "17", 1);
   std::string why;
-  auto small_slots = cuda_backend("0", &why);
-  ::unsetenv("WEIGHTDIFF_CUDA_STAGING_MB");
+  auto small_slots = cuda_backend_with_slots(cuda::kMinSlotBytes, &why);
   ASSERT_TRUE(small_slots) << why;
   std::vector<MemTensor> as, bs;
   for (int i = 0; i < 600; ++i)

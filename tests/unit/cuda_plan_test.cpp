@@ -2,8 +2,6 @@
 // packed into staging slots, device lists, multi-pipeline splits, config.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-
 #include "cuda_compare.hpp"
 #include "kernels/launch_plan.hpp"
 #include "weightdiff/error.hpp"
@@ -142,21 +140,43 @@ TEST(CudaPlan, SplitByBytesGivesConsecutiveBalancedRanges) {
   EXPECT_EQ(many.back(), 2u);
 }
 
-TEST(CudaPlan, ConfigFromTheEnvironment) {
-  ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "16", 1);  // under one f64 engine chunk pair
-  ::setenv("WEIGHTDIFF_CUDA_STAGING_SLOTS", "4", 1);
-  EXPECT_THROW(cuda_config({}), Error);
-  ::setenv("WEIGHTDIFF_CUDA_STAGING_MB", "24", 1);
-  const CudaConfig c = cuda_config({0, 0});
-  EXPECT_EQ(c.staging.slot_bytes, uint64_t{24} << 20);
-  EXPECT_EQ(c.slots, 4u);
-  EXPECT_EQ(c.devices, (std::vector<int>{0, 0}));
-  EXPECT_FALSE(c.copy_only);
-  ::setenv("WEIGHTDIFF_CUDA_STAGING_SLOTS", "1", 1);  // a ring needs two
-  EXPECT_THROW(cuda_config({}), Error);
-  ::unsetenv("WEIGHTDIFF_CUDA_STAGING_MB");
-  ::unsetenv("WEIGHTDIFF_CUDA_STAGING_SLOTS");
-  EXPECT_EQ(cuda_config({}).staging.slot_bytes, uint64_t{32} << 20);
+// The config is plain fields (nothing read from the environment); validate
+// holds the bounds: Error(usage) outside them.
+TEST(CudaPlan, ConfigDefaultsAndBounds) {
+  const CudaConfig d;
+  EXPECT_EQ(d.staging.slot_bytes, uint64_t{32} << 20);
+  EXPECT_EQ(d.slots, 3u);
+  EXPECT_TRUE(d.devices.empty());
+  EXPECT_NO_THROW(validate(d));
+  auto with = [](uint64_t slot_bytes, unsigned slots) {
+    CudaConfig c;
+    c.staging.slot_bytes = slot_bytes;
+    c.slots = slots;
+    return c;
+  };
+  for (const CudaConfig& ok : {with(kMinSlotBytes, kMinSlots), with(kMaxSlotBytes, kMaxSlots)})
+    EXPECT_NO_THROW(validate(ok));
+  for (const CudaConfig& bad : {with(kMinSlotBytes - 1, 3), with(kMaxSlotBytes + 1, 3),
+                                with(kMinSlotBytes, kMinSlots - 1), with(kMinSlotBytes, kMaxSlots + 1)}) {
+    try {
+      validate(bad);
+      ADD_FAILURE() << bad.staging.slot_bytes << " bytes x " << bad.slots << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::usage) << e.what();
+    }
+  }
+}
+
+// Why the lower bound: one engine chunk (1 Mi elements) of an f64 pair fits
+// the smallest slot, and not one 1 MiB smaller.
+TEST(CudaPlan, OneF64ChunkPairFitsTheSmallestSlot) {
+  const uint64_t n = uint64_t{1} << 20;
+  const MemTensor a = wdtest::random_tensor(DType::f64, n, 501);
+  const MemTensor b = wdtest::random_tensor(DType::f64, n, 502, &a);
+  const auto tasks = wdtest::chunk_tasks(a, b, n);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(plan_launches(tasks, StagingLimits{kMinSlotBytes, 1u << 16}).size(), 1u);
+  EXPECT_THROW(plan_launches(tasks, StagingLimits{kMinSlotBytes - (1 << 20), 1u << 16}), Error);
 }
 
 }  // namespace
