@@ -7,7 +7,7 @@
 #                      [--backend cpu] [--bin build/weightdiff] [--no-numpy]
 #                      [--verify] [--scratch /tmp/weightdiff-bench]
 #                      [--results FILE] [--seed 0] [--perturb 0.5]
-#                      [--wd-args '...']
+#                      [--wd-args '...'] [--baseline-bin OLD/weightdiff]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,7 +16,7 @@ repo=$(cd "$here/.." && pwd)
 size=2GiB dtype=bf16 mix=llm seed=0 perturb=0.5
 threads=$(nproc) repeat=3 numpy_repeat=1 stat=median backend=cpu
 bin=$repo/build/weightdiff scratch=/tmp/weightdiff-bench results=
-run_numpy=1 verify=0 wd_args=
+run_numpy=1 verify=0 wd_args= baseline_bin=
 python=${PYTHON:-python3}
 
 usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -36,6 +36,7 @@ while (($#)); do
     --scratch) scratch=$2; shift ;;
     --results) results=$2; shift ;;
     --wd-args) wd_args=$2; shift ;;
+    --baseline-bin) baseline_bin=$2; shift ;;
     --no-numpy) run_numpy=0 ;;
     --verify) verify=1 ;;
     -h|--help) usage 0 ;;
@@ -98,7 +99,9 @@ measure() {
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$run" \
     "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')" \
     "$(tail -n1 "$tfile" | awk '{print $2}')" "$rc" >>"$runs"
-  if [[ $name == weightdiff && $rc -ge 2 || $name != weightdiff && $rc -ne 0 ]]; then
+  local tool=0
+  [[ $name == weightdiff || $name == baseline ]] && tool=1
+  if ((tool && rc >= 2 || !tool && rc != 0)); then
     log "$name failed (exit $rc):"; tail -n5 "$out.err" >&2
   fi
 }
@@ -108,10 +111,19 @@ wd_cmd=("$bin" "$A" "$B" --backend "$backend" --threads "$threads" -q --json "$w
 [[ -n $wd_args ]] && wd_cmd+=($wd_args)
 log "pair: $((input_bytes >> 20)) MiB of input; $repeat run(s) each ($numpy_repeat for numpy), $stat reported"
 log "weightdiff: ${wd_cmd[*]}"
+base_cmd=()
+if [[ -n $baseline_bin ]]; then
+  [[ -x $baseline_bin ]] || { echo "run_bench: --baseline-bin $baseline_bin not found" >&2; exit 2; }
+  base_cmd=("$baseline_bin" "$A" "$B" --backend "$backend" --threads "$threads" -q --json "$scratch/baseline.json")
+  # shellcheck disable=SC2206
+  [[ -n $wd_args ]] && base_cmd+=($wd_args)
+  log "baseline: ${base_cmd[*]}"
+fi
 for ((r = 1; r <= repeat || r <= numpy_repeat; r++)); do
   if ((r <= repeat)); then
     measure io_floor "$r" "$scratch/io_floor.out" "$io_floor" --threads "$threads" --json "$A" "$B"
     measure weightdiff "$r" "$scratch/weightdiff.out" "${wd_cmd[@]}"
+    ((${#base_cmd[@]})) && measure baseline "$r" "$scratch/baseline.out" "${base_cmd[@]}"
   fi
   if ((r <= numpy_repeat)); then
     measure numpy "$r" "$scratch/numpy.out" "$python" "$here/numpy_baseline.py" "$A" "$B" -q
@@ -128,6 +140,7 @@ fi
 # --- table and JSON lines ---------------------------------------------------
 RUNS=$runs RESULTS=$results PAIR=$pair STAT=$stat INPUT_BYTES=$input_bytes THREADS=$threads \
 BACKEND=$backend REPO=$repo VERIFY_RC=$verify_rc WD_CMD="${wd_cmd[*]}" IO_FLOOR=$io_floor \
+BASE_CMD="${base_cmd[*]}" \
 "$python" - <<'EOF'
 import json, os, platform, socket, statistics, subprocess, time
 
@@ -138,7 +151,7 @@ pair = json.load(open(os.path.join(env["PAIR"], "pair.json")))
 runs = {}
 for line in open(env["RUNS"]):
     name, run, wall, rss, rc = line.rstrip("\n").split("\t")
-    ok = int(rc) == 0 or (name == "weightdiff" and int(rc) == 1)  # 1 = differences found
+    ok = int(rc) == 0 or (name in ("weightdiff", "baseline") and int(rc) == 1)  # 1 = differences found
     runs.setdefault(name, []).append({"run": int(run), "seconds": float(wall),
                                       "rss_mib": int(rss) / 1024 if rss else None, "exit": int(rc), "ok": ok})
 
@@ -171,9 +184,9 @@ common = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": socket.gethostna
           "mix": pair["mix"], "tensors": pair["tensors"], "perturbed_tensors": pair["perturbed_tensors"],
           "input_bytes": input_bytes, "threads": int(env["THREADS"]), "backend": env["BACKEND"]}
 commands = {"io_floor": f"{env['IO_FLOOR']} --threads {env['THREADS']} --json A B", "weightdiff": env["WD_CMD"],
-            "numpy": "python3 bench/numpy_baseline.py A B -q"}
+            "numpy": "python3 bench/numpy_baseline.py A B -q", "baseline": env.get("BASE_CMD", "")}
 labels = {"io_floor": f"I/O floor ({env['THREADS']} threads)", "weightdiff": f"weightdiff --backend {env['BACKEND']}",
-          "numpy": "numpy baseline"}
+          "numpy": "numpy baseline", "baseline": "baseline (--baseline-bin)"}
 floor = summary.get("io_floor", {}).get("seconds")
 numpy = summary.get("numpy", {}).get("seconds")
 
@@ -184,7 +197,7 @@ head = f"{'name':<28} {'seconds':>9} {'input GB/s':>11} {'vs numpy':>9} {'% of I
 print(head)
 print("-" * len(head))
 with open(env["RESULTS"], "a") as out:
-    for name in ("io_floor", "weightdiff", "numpy"):
+    for name in ("io_floor", "weightdiff", "baseline", "numpy"):
         if name not in runs:
             continue
         s = summary.get(name)
@@ -203,6 +216,9 @@ with open(env["RESULTS"], "a") as out:
             pct = f"{row['pct_io_floor']:.1f}%" if row["pct_io_floor"] else "-"
             print(f"{labels[name]:<28} {sec:>9.3f} {row['gbps']:>11.3f} {vs:>9} {pct:>15} {row['peak_rss_mib']:>13.1f}")
         out.write(json.dumps(row) + "\n")
+if "baseline" in summary and "weightdiff" in summary:
+    print(f"weightdiff / baseline seconds: {summary['weightdiff']['seconds'] / summary['baseline']['seconds']:.3f} "
+          f"(same run, interleaved; < 1 = faster)")
 if env.get("VERIFY_RC"):
     print(f"weightdiff vs numpy metrics: {'agree' if env['VERIFY_RC'] == '0' else 'DISAGREE (see above)'}")
 print(f"results appended to {env['RESULTS']}")
