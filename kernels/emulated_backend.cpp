@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "backend/hybrid_backend.hpp"
 #include "backend/registry.hpp"
 #include "emulate.hpp"
 #include "io/sigbus_guard.hpp"
@@ -58,10 +59,21 @@ std::unique_ptr<backend::Backend> make_emulated(const std::vector<int>&, unsigne
   return std::make_unique<EmulatedCudaBackend>();
 }
 
-// Registered before main (backend/registry.hpp); weightdiff::weightdiff
-// links this library as a whole archive.
+// The hybrid backend with the emulation as its GPU worker: how the tests run
+// --backend hybrid's scheduling on machines without a GPU.
+std::unique_ptr<backend::Backend> make_hybrid_emulated(const std::vector<int>&, unsigned threads,
+                                                       bool, std::string*) {
+  std::vector<backend::HybridWorker> workers;
+  workers.push_back({std::make_unique<EmulatedCudaBackend>(), 1.0});
+  workers.push_back({backend::make_cpu_backend(threads), 1.0});
+  return backend::make_hybrid_backend(std::move(workers));
+}
+
+// Registered before main (backend/registry.hpp); the tests link this
+// library as a whole archive.
 [[maybe_unused]] const bool registered =
-    (backend::register_backend({"cuda-emulation", &make_emulated, false}), true);
+    (backend::register_backend({"cuda-emulation", &make_emulated, false}),
+     backend::register_backend({"hybrid-emulation", &make_hybrid_emulated, false}), true);
 
 }  // namespace
 }  // namespace weightdiff::cuda

@@ -28,8 +28,9 @@ struct MatchOptions {
   std::vector<std::string> include, exclude;
 };
 
-enum class BackendKind { automatic, cpu, cuda };
-// "auto" | "cpu" | "cuda" and back. parse: Error(usage) for anything else.
+// hybrid: the CPU and CUDA backends pulling chunks from one queue.
+enum class BackendKind { automatic, cpu, cuda, hybrid };
+// "auto" | "cpu" | "cuda" | "hybrid" and back. parse: Error(usage) for anything else.
 BackendKind parse_backend_kind(const std::string& name);
 const char* backend_kind_name(BackendKind kind) noexcept;
 

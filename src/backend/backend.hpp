@@ -57,7 +57,8 @@ class Backend {
   virtual void reduce(std::span<const ChunkTask> tasks, const HistRange& hist,
                       std::span<Partial> out, std::span<uint64_t> slots) = 0;
 
-  void set_cancel(const CancelFlag* cancel) noexcept { cancel_ = cancel; }
+  // A backend made of others passes the flag on.
+  virtual void set_cancel(const CancelFlag* cancel) noexcept { cancel_ = cancel; }
 
  protected:
   bool cancelled() const noexcept {

@@ -4,6 +4,7 @@
 // links nothing above it.
 #include <array>
 
+#include "backend/hybrid_backend.hpp"
 #include "backend/registry.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/version.hpp"
@@ -41,6 +42,21 @@ const RegisteredBackend* find_backend(const std::string& name) {
 std::unique_ptr<Backend> make_backend(BackendKind kind, unsigned threads,
                                       const std::vector<int>& devices, std::string* notice) {
   if (kind == BackendKind::cpu) return make_cpu_backend(threads);
+  if (kind == BackendKind::hybrid) {
+    const RegisteredBackend* cuda = find_backend("cuda");
+    if (!cuda)
+      throw Error(Errc::backend, "--backend hybrid: this build has no CUDA backend (built: " +
+                                     compiled_backends() + ")");
+    std::string reason;
+    auto gpu = cuda->make(devices, threads, true, &reason);
+    if (!gpu) throw Error(Errc::backend, "--backend hybrid: no usable CUDA device (" + reason + ")");
+    // Shares: a placeholder until a lent device measures both sides (issue
+    // 16); a GPU streams several times the CPU's bytes.
+    std::vector<HybridWorker> workers;
+    workers.push_back({std::move(gpu), 4.0});
+    workers.push_back({make_cpu_backend(threads), 1.0});
+    return make_hybrid_backend(std::move(workers));
+  }
   const bool required = kind == BackendKind::cuda;
   if (const RegisteredBackend* cuda = find_backend("cuda")) {
     std::string reason;

@@ -31,7 +31,7 @@ HistRange parse_hist_range(const std::string& s) {
 }
 
 void add_shared_options(CLI::App& app, SharedArgs& args) {
-  app.add_option("--backend", args.backend, "auto | cpu | cuda")
+  app.add_option("--backend", args.backend, "auto | cpu | cuda | hybrid (CPU and CUDA together)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1 (used by the CUDA backend)");
   app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));

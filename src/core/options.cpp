@@ -23,7 +23,8 @@ BackendKind parse_backend_kind(const std::string& name) {
   if (name == "auto") return BackendKind::automatic;
   if (name == "cpu") return BackendKind::cpu;
   if (name == "cuda") return BackendKind::cuda;
-  throw Error(Errc::usage, "--backend '" + core::excerpt(name) + "': expected auto, cpu or cuda");
+  if (name == "hybrid") return BackendKind::hybrid;
+  throw Error(Errc::usage, "--backend '" + core::excerpt(name) + "': expected auto, cpu, cuda or hybrid");
 }
 
 const char* backend_kind_name(BackendKind kind) noexcept {
@@ -31,6 +32,7 @@ const char* backend_kind_name(BackendKind kind) noexcept {
     case BackendKind::automatic: return "auto";
     case BackendKind::cpu: return "cpu";
     case BackendKind::cuda: return "cuda";
+    case BackendKind::hybrid: return "hybrid";
   }
   return "?";
 }

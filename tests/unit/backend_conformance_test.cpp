@@ -1,7 +1,8 @@
 // One conformance suite over every backend implementation (as ggml's
 // test-backend-ops and RMM's per-resource suites do): the CPU backend on
 // each SIMD target Highway dispatches to, every other registered backend
-// (the CUDA emulation), and the CUDA backend when a device is usable. Each
+// (the CUDA emulation, the hybrid backend over the emulation and the CPU),
+// and the CUDA and hybrid backends when a device is usable. Each
 // runs the same random inputs (fixed seeds; NaN/Inf/±0 and ties) and is
 // checked against the CPU backend on its default target and the float64
 // reference: counts, extremes, indices and histograms identical, sums
@@ -15,6 +16,7 @@
 #include <algorithm>
 
 #include "backend/registry.hpp"
+#include "weightdiff/error.hpp"
 #include "cuda_compare.hpp"
 #include "test_files.hpp"
 #include "weightdiff/version.hpp"
@@ -54,6 +56,12 @@ class Conformance : public testing::TestWithParam<Implementation> {
     const Implementation& impl = GetParam();
     if (impl.backend == "cpu") {
       backend_ = backend::make_cpu_backend(2);
+    } else if (impl.backend == "hybrid") {  // the CPU and a device: make_backend builds it
+      try {
+        backend_ = backend::make_backend(BackendKind::hybrid, 2, {}, nullptr);
+      } catch (const Error& e) {
+        GTEST_SKIP() << "no hybrid backend here: " << e.what();
+      }
     } else {
       const backend::RegisteredBackend* r = backend::find_backend(impl.backend);
       if (!r) GTEST_SKIP() << impl.backend << ": not in this build (built: " << compiled_backends() << ")";
@@ -211,7 +219,9 @@ std::string label(const testing::TestParamInfo<Implementation>& info) { return i
 
 INSTANTIATE_TEST_SUITE_P(Host, Conformance, testing::ValuesIn(host_implementations()), label);
 INSTANTIATE_TEST_SUITE_P(CudaDevice, Conformance,
-                         testing::Values(Implementation{"cuda", "cuda", 0}), label);
+                         testing::Values(Implementation{"cuda", "cuda", 0},
+                                         Implementation{"hybrid", "hybrid", 0}),
+                         label);
 
 // The registry lists the CPU backend first, every name once, and only the
 // selectable backends in compiled_backends().

@@ -130,5 +130,26 @@ TEST(CudaSelection, AutoAndExplicit) {
   );
 }
 
+// --backend hybrid needs a usable device: without one it is Error(backend)
+// naming the reason (never a silent CPU run); with one, both the device and
+// the CPU are its workers.
+TEST(CudaSelection, HybridNeedsADevice) {
+  std::string why;
+  auto gpu = cuda_backend("", &why);
+  if (gpu) {
+    auto h = backend::make_backend(BackendKind::hybrid, 2, {}, nullptr);
+    EXPECT_EQ(h->name(), "hybrid");
+    EXPECT_EQ(h->devices(), gpu->devices());
+    return;
+  }
+  try {
+    backend::make_backend(BackendKind::hybrid, 2, {}, nullptr);
+    ADD_FAILURE() << "hybrid without a device";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::backend);
+    EXPECT_NE(std::string(e.what()).find("--backend hybrid"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace weightdiff
