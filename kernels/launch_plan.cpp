@@ -40,7 +40,7 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
       const backend::ChunkTask& t = tasks[i + n];
       // A one-sided task (inspect: b is a) is staged once.
       const uint64_t d = align_up(side_of(*t.a, t.first, t.count).bytes) +
-                         (t.a == t.b ? 0 : align_up(side_of(*t.b, t.first, t.count).bytes));
+                         (t.one_sided ? 0 : align_up(side_of(*t.b, t.first, t.count).bytes));
       const uint64_t nt = tiles_of(t.count);
       if (meta_bytes(n + 1, tiles + nt) + data + d > limits.slot_bytes ||
           tiles + nt > limits.max_tiles) {
@@ -75,7 +75,7 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
       d.off_a = at;
       g.copies.push_back({t.a, a.begin, a.bytes, at});
       at += align_up(a.bytes);
-      if (t.a == t.b) {  // one-sided: b reads a's bytes
+      if (t.one_sided) {  // b reads a's bytes
         d.off_b = d.off_a;
       } else {
         d.off_b = at;

@@ -61,8 +61,8 @@ void Pipeline::reduce(std::span<const backend::ChunkTask> tasks, const HistRange
   CUDA_TRY(cudaStreamSynchronize(compute));
   // The device's results are the shared accumulator: handed over as they are.
   std::copy(h_res_.data(), h_res_.data() + tasks.size(), out.begin());
-  const auto* hist = reinterpret_cast<const uint64_t*>(h_res_hist_.data());
-  std::copy(hist, hist + tasks.size() * H, slots.begin());
+  // unsigned long long (CUDA's atomics) to uint64_t by value, not by an aliasing cast.
+  std::copy(h_res_hist_.data(), h_res_hist_.data() + tasks.size() * H, slots.begin());
 }
 
 // Buffers are freed before their replacements are allocated (lower peak),

@@ -5,8 +5,8 @@ Layers, lowest first; a file may include project headers of its own layer or
 a lower one, never a higher one:
 
   core     include/weightdiff/{cancel,dtype,error,model,options,stats,storage,tensor,version}
-           + src/core/ (their implementations, text excerpts)
-  io       src/io/            mapped files, checked arithmetic, paths, errors
+           + src/core/ (their implementations, checked arithmetic, text excerpts)
+  io       src/io/            mapped files, checked opens, paths, the SIGBUS guard
   formats  src/formats/       loaders: a path in, a catalog out
   match    src/match/         pairing by name: catalogs + MatchOptions in
   backend  src/backend/        the Backend interface, selection/registry, the CPU backend

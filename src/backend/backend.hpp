@@ -18,15 +18,16 @@
 
 namespace weightdiff::backend {
 
-// b == a (the same TensorRef): a one-sided task (inspect). Its bytes are
-// read and decoded once; the a-side fields of the result are that tensor's
-// value statistics.
 struct ChunkTask {
   const TensorRef* a;
   const TensorRef* b;
   uint64_t first;  // flat index of the first element
   uint64_t count;
   double atol, rtol;
+  // Inspect: b is a (the same TensorRef), its bytes read and decoded once;
+  // the a-side fields of the result are that tensor's value statistics.
+  // Set by the caller, never inferred: diff_models(m, m) is two-sided.
+  bool one_sided = false;
 };
 
 // The file bytes [begin, end) holding elements [first, first + count) of t
@@ -34,6 +35,12 @@ struct ChunkTask {
 struct ByteRange {
   uint64_t begin, end;
 };
+// The bytes a task reads (a one-sided task reads its tensor once).
+inline uint64_t task_bytes(const ChunkTask& t) {
+  const uint64_t a = t.count * dtype_bits(t.a->dtype) / 8;
+  return t.one_sided ? a : a + t.count * dtype_bits(t.b->dtype) / 8;
+}
+
 inline ByteRange chunk_bytes(const TensorRef& t, uint64_t first, uint64_t count) {
   const uint64_t bits = dtype_bits(t.dtype);
   return {t.offset + first * bits / 8, t.offset + ((first + count) * bits + 7) / 8};

@@ -28,12 +28,14 @@ void register_backend(const RegisteredBackend& backend) noexcept {
 }
 
 std::vector<RegisteredBackend> registered_backends() {
-  std::vector<RegisteredBackend> out{{"cpu", &make_cpu, true}};
+  std::vector<RegisteredBackend> out{*find_backend("cpu")};
   out.insert(out.end(), g_registered.begin(), g_registered.begin() + g_count);
   return out;
 }
 
 const RegisteredBackend* find_backend(const std::string& name) {
+  static constexpr RegisteredBackend kCpu{"cpu", &make_cpu, true};
+  if (name == kCpu.name) return &kCpu;
   for (size_t i = 0; i < g_count; ++i)
     if (name == g_registered[i].name) return &g_registered[i];
   return nullptr;

@@ -35,7 +35,7 @@ int run(const InspectArgs& args) {
   // Nothing is opened before every destination is known not to be an input.
   refuse_reports_over_inputs(reports, model_path_files(args.model));
   opt.cancel = install_interrupt_handlers();
-  const auto allow = allow_threads(opt.threads);
+  const auto allow = allow_threads(opt.threads ? opt.threads : default_thread_count());
 
   const Model model = open_model(args.model);
   refuse_reports_over_inputs(reports, model_input_files(model));

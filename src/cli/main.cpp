@@ -59,7 +59,7 @@ int run(const CliArgs& args) {
   wd::cli::refuse_reports_over_inputs(reports, wd::model_path_files(args.a));
   wd::cli::refuse_reports_over_inputs(reports, wd::model_path_files(args.b));
   opt.cancel = wd::cli::install_interrupt_handlers();
-  const auto allow = wd::cli::allow_threads(opt.threads);
+  const auto allow = wd::cli::allow_threads(opt.threads ? opt.threads : wd::default_thread_count());
 
   const wd::Model a = wd::open_model(args.a);
   const wd::Model b = wd::open_model(args.b);

@@ -35,7 +35,7 @@ bool ChunkPlanner::next(Batch& batch) {
     if (adding > 0 && !batch.tasks.empty() && files_.size() + adding > batch_files_) break;
     for (size_t i = 0; i < adding; ++i) files_.insert(add[i]);
     const uint64_t count = std::min(chunk_, numel - offset_);
-    batch.tasks.push_back({p.a, p.b, offset_, count, p.atol, p.rtol});
+    batch.tasks.push_back({p.a, p.b, offset_, count, p.atol, p.rtol, p.one_sided});
     batch.pair_of_task.push_back(pair_);
     elems += count;
     offset_ += count;

@@ -17,6 +17,7 @@ struct PlannedPair {
   const TensorRef* a;
   const TensorRef* b;
   double atol, rtol;
+  bool one_sided = false;  // inspect: b is a, read once (backend::ChunkTask)
 };
 
 // Consecutive runs of chunk tasks, each bounded in elements and task count

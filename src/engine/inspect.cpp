@@ -82,7 +82,7 @@ InspectResult inspect_model(const Model& model, const InspectOptions& opt) {
   const std::vector<const TensorRef*> selected = match::select_tensors(model, filters);
   std::vector<engine::PlannedPair> pairs;
   for (const TensorRef* t : selected)
-    if (t->unsupported_dtype.empty()) pairs.push_back({t, t, 0.0, 0.0});
+    if (t->unsupported_dtype.empty()) pairs.push_back({t, t, 0.0, 0.0, true});
   engine::Reduced reduced = engine::reduce_pairs(pairs, *backend, opt);
 
   r.tensors.reserve(selected.size());

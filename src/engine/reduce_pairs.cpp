@@ -70,14 +70,8 @@ void check_histogram_budget(uint64_t pairs, const HistRange& hist) {
                   " MiB): narrow the range (default -40:16)");
 }
 
-// The bytes a task reads: a one-sided task reads its tensor once.
-uint64_t task_bytes(const backend::ChunkTask& t) {
-  const uint64_t a = t.count * dtype_bits(t.a->dtype) / 8;
-  return t.a == t.b ? a : a + t.count * dtype_bits(t.b->dtype) / 8;
-}
-
 uint64_t pair_bytes(const PlannedPair& p) {
-  return p.a == p.b ? p.a->nbytes : p.a->nbytes + p.b->nbytes;
+  return p.one_sided ? p.a->nbytes : p.a->nbytes + p.b->nbytes;
 }
 
 }  // namespace
@@ -127,7 +121,7 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
     }
     release_batch(batch);
     if (opt.on_progress) {
-      for (const auto& t : batch.tasks) progress.bytes_done += task_bytes(t);
+      for (const auto& t : batch.tasks) progress.bytes_done += backend::task_bytes(t);
       progress.current = batch.tasks.back().a->name;
       opt.on_progress(progress);
     }

@@ -72,9 +72,10 @@ Info read_tensor_info(GgufReader& r, uint64_t index, uint32_t alignment,
                       const std::shared_ptr<const MappedFile>& file) {
   Info info;
   const std::string where = "tensor info " + std::to_string(index);
-  info.ref.name = std::string(r.string(where + " name"));
+  const std::string_view name_bytes = r.string(where + " name");
+  check_tensor_name(name_bytes, r.file());  // before copying: a name may be the file's size
+  info.ref.name = std::string(name_bytes);
   const std::string& name = info.ref.name;
-  check_tensor_name(name, r.file());
 
   const uint32_t n_dims = r.u32("n_dims", name);
   // 0 dimensions: ggml reads a scalar (every ne is 1); so do we.

@@ -9,6 +9,11 @@
 namespace weightdiff::formats {
 namespace {
 
+constexpr uint64_t kMaxMetadataKeys = 65536;
+constexpr uint64_t kMaxMetadataTextBytes = uint64_t{16} << 20;
+constexpr size_t kMaxStringValueBytes = 64 * 1024;
+
+
 // ggml refuses arrays of arrays; the GGUF spec allows them. Each level is
 // bounded by the bytes left, but the recursion needs a bound of its own.
 constexpr int kMaxArrayDepth = 8;
@@ -55,7 +60,13 @@ class KvReader {
       case GgufValueType::f32: return float_text(r_.value<float>(what));
       case GgufValueType::f64: return float_text(r_.value<double>(what));
       case GgufValueType::boolean: return boolean(r_.value<uint8_t>(what), key) ? "true" : "false";
-      case GgufValueType::string: return std::string(r_.string(what));
+      case GgufValueType::string: {
+        // Kept as text up to 64 KiB (chat templates are a few KiB); longer
+        // ones summarised like arrays: every report carries the metadata.
+        const std::string_view v = r_.string(what);
+        if (v.size() > kMaxStringValueBytes) return "[string of " + std::to_string(v.size()) + " bytes]";
+        return std::string(v);
+      }
       case GgufValueType::array: return array(key, 1);
     }
     return {};
@@ -102,6 +113,14 @@ class KvReader {
 }  // namespace
 
 GgufMetadata read_gguf_metadata(GgufReader& r, uint64_t n_kv) {
+  // Bounded whatever the file's size (SPEC §7): real files hold tens of
+  // keys, their arrays (vocabularies) summarised.
+  if (n_kv > kMaxMetadataKeys)
+    throw Error(Errc::unsupported,
+                "holds " + std::to_string(n_kv) + " metadata keys; at most " +
+                    std::to_string(kMaxMetadataKeys) + " are supported",
+                r.file());
+  uint64_t text_bytes = 0;
   GgufMetadata out;
   KvReader kv(r);
   for (uint64_t i = 0; i < n_kv; ++i) {
@@ -126,6 +145,12 @@ GgufMetadata read_gguf_metadata(GgufReader& r, uint64_t n_kv) {
       if (a == 0 || (a & (a - 1)) != 0) r.fail(name + ": alignment " + text + " is not a power of two");
       out.alignment = static_cast<uint32_t>(a);
     }
+    text_bytes += key.size() + text.size();
+    if (text_bytes > kMaxMetadataTextBytes)
+      throw Error(Errc::unsupported,
+                  "metadata text of more than " + std::to_string(kMaxMetadataTextBytes >> 20) +
+                      " MiB (keys and values); larger metadata is not supported",
+                  r.file());
     if (!out.entries.emplace("gguf." + key, std::move(text)).second)
       throw Error(Errc::conflict, name + " defined twice", r.file());
   }

@@ -21,7 +21,7 @@ const std::array<GgmlType, 34>& table() {
       plain(0, "f32", 4, D::f32),        plain(1, "f16", 2, D::f16),
       block(2, "q4_0", 32, 18),          block(3, "q4_1", 32, 20),
       block(6, "q5_0", 32, 22),          block(7, "q5_1", 32, 24),
-      block(8, "q8_0", 32, 34),          block(9, "q8_1", 32, 40),
+      block(8, "q8_0", 32, 34),          block(9, "q8_1", 32, 36),
       block(10, "q2_K", kQK, 84),        block(11, "q3_K", kQK, 110),
       block(12, "q4_K", kQK, 144),       block(13, "q5_K", kQK, 176),
       block(14, "q6_K", kQK, 210),       block(15, "q8_K", kQK, 292),

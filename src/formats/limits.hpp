@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "weightdiff/error.hpp"
 
@@ -17,11 +18,11 @@ inline constexpr size_t kMaxTensorName = 16 * 1024;
 // Throws Error(malformed) naming `file` (and the name's start) for a name
 // longer than kMaxTensorName. Loaders call it as soon as a name is read, so
 // no later message carries a megabyte of name.
-inline void check_tensor_name(const std::string& name, const std::string& file) {
+inline void check_tensor_name(std::string_view name, const std::string& file) {
   if (name.size() > kMaxTensorName)
     throw Error(Errc::malformed,
                 "tensor name of " + std::to_string(name.size()) + " bytes, longer than 16 KiB", file,
-                name.substr(0, 64) + "...");
+                std::string(name.substr(0, 64)) + "...");
 }
 
 // Most tensors in one model. Each compared pair keeps its statistics and

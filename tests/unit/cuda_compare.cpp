@@ -68,6 +68,12 @@ std::vector<weightdiff::backend::ChunkTask> chunk_tasks(const MemTensor& a, cons
   return out;
 }
 
+std::vector<weightdiff::backend::ChunkTask> one_sided_tasks(const MemTensor& a, uint64_t chunk) {
+  auto tasks = chunk_tasks(a, a, chunk);
+  for (auto& t : tasks) t.one_sided = true;
+  return tasks;
+}
+
 std::vector<weightdiff::PairStats> reduce_stats(weightdiff::backend::Backend& backend,
                                                 std::span<const weightdiff::backend::ChunkTask> tasks,
                                                 const weightdiff::HistRange& hist) {

@@ -43,6 +43,9 @@ MemTensor random_tensor(weightdiff::DType t, uint64_t n, uint64_t seed,
 std::vector<weightdiff::backend::ChunkTask> chunk_tasks(const MemTensor& a, const MemTensor& b,
                                                         uint64_t chunk);
 
+// The same, one-sided (inspect: b is a, read once).
+std::vector<weightdiff::backend::ChunkTask> one_sided_tasks(const MemTensor& a, uint64_t chunk);
+
 // A backend's result of every task, as PairStats (one per task).
 std::vector<weightdiff::PairStats> reduce_stats(weightdiff::backend::Backend& backend,
                                                 std::span<const weightdiff::backend::ChunkTask> tasks,

@@ -72,7 +72,7 @@ TEST(CudaPlan, GroupsCoverTheBatchInOrderWithinTheSlotBound) {
 TEST(CudaPlan, OneSidedTasksAreStagedOnce) {
   const MemTensor a = wdtest::random_tensor(DType::bf16, 20000, 5);
   std::vector<backend::ChunkTask> tasks;
-  for (const auto& t : wdtest::chunk_tasks(a, a, 7001)) tasks.push_back(t);
+  for (const auto& t : wdtest::one_sided_tasks(a, 7001)) tasks.push_back(t);
   const auto two_sided = plan_launches(wdtest::chunk_tasks(a, wdtest::random_tensor(DType::bf16, 20000, 6), 7001), {});
   const auto groups = plan_launches(tasks, {});
   ASSERT_EQ(groups.size(), 1u);

@@ -197,7 +197,7 @@ TEST(Gguf, BlockTypesAreListedWithGgmlByteSizes) {
   };
   const std::vector<Case> cases = {
       {2, "q4_0", 32, 18},       {3, "q4_1", 32, 20},      {6, "q5_0", 32, 22},    {7, "q5_1", 32, 24},
-      {8, "q8_0", 32, 34},       {9, "q8_1", 32, 40},      {10, "q2_K", 256, 84},  {11, "q3_K", 256, 110},
+      {8, "q8_0", 32, 34},       {9, "q8_1", 32, 36},      {10, "q2_K", 256, 84},  {11, "q3_K", 256, 110},
       {12, "q4_K", 256, 144},    {13, "q5_K", 256, 176},   {14, "q6_K", 256, 210}, {15, "q8_K", 256, 292},
       {16, "iq2_xxs", 256, 66},  {17, "iq2_xs", 256, 74},  {18, "iq3_xxs", 256, 98}, {19, "iq1_s", 256, 50},
       {20, "iq4_nl", 32, 18},    {21, "iq3_s", 256, 110},  {22, "iq2_s", 256, 82}, {23, "iq4_xs", 256, 136},
@@ -328,6 +328,34 @@ TEST(Gguf, TooManyTensorsIsUnsupportedBeforeAnyIsRead) {
   s.n_tensors = 1'000'001;
   s.data = std::string(24 * 1'000'001, '\0');  // room for the smallest infos: the count is plausible
   expect_error([&] { parse(build(s)); }, Errc::unsupported, {"1000001 tensors"});
+}
+
+// Metadata is bounded whatever the file's size (SPEC §7): many keys or huge
+// strings cannot make memory grow with the file.
+TEST(Gguf, MetadataIsBounded) {
+  {  // more keys than any real file: refused before any is read
+    Spec s = good();
+    s.n_kv = 65537;
+    s.data += std::string(65537 * 13, '\0');  // room for the smallest key/values: plausible
+    expect_error([&] { parse(build(s)); }, Errc::unsupported, {"65537 metadata keys"});
+  }
+  {  // a long string value is summarised, not copied into every report
+    Spec s = good();
+    s.kvs.push_back(kv("tokenizer.chat_template", kString, gstr(std::string(70000, 'x'))));
+    s.kvs.push_back(kv("short", kString, gstr(std::string(100, 'y'))));
+    const Model m = parse(build(s));
+    EXPECT_EQ(m.metadata.at("gguf.tokenizer.chat_template"), "[string of 70000 bytes]");
+    EXPECT_EQ(m.metadata.at("gguf.short"), std::string(100, 'y'));
+  }
+  {  // the text kept, keys and values, stays under 16 MiB
+    Spec s = good();
+    for (int i = 0; i < 300; ++i) {
+      std::string key = "k";
+      key += std::to_string(i);
+      s.kvs.push_back(kv(key, kString, gstr(std::string(60000, 'z'))));
+    }
+    expect_error([&] { parse(build(s)); }, Errc::unsupported, {"metadata text of more than 16 MiB"});
+  }
 }
 
 class GgufFileTest : public FileTest {};

@@ -1,6 +1,8 @@
 // inspect reads and decodes each byte once (one-sided pairs through the
 // engine core), where a diff reads both sides once each: checked with a
-// Storage that counts the bytes the backend hands back after reading them.
+// Storage that counts the bytes the backend hands back after reading them,
+// and how often a backend asked for the bytes (once per chunk and side it
+// decodes).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -25,17 +27,20 @@ class CountingStorage final : public weightdiff::Storage {
  public:
   explicit CountingStorage(std::vector<float> values) : values_(std::move(values)) {}
   const std::byte* data() const noexcept override {
+    ++reads_;
     return reinterpret_cast<const std::byte*>(values_.data());
   }
   uint64_t size() const noexcept override { return values_.size() * sizeof(float); }
   const std::string& display_path() const noexcept override { return path_; }
   void release(uint64_t, uint64_t length) const noexcept override { released_ += length; }
   uint64_t released() const noexcept { return released_.load(); }
+  uint64_t reads() const noexcept { return reads_.load(); }
 
  private:
   std::vector<float> values_;
   std::string path_ = "memory";
   mutable std::atomic<uint64_t> released_{0};
+  mutable std::atomic<uint64_t> reads_{0};
 };
 
 struct CountedModel {
@@ -72,6 +77,19 @@ CountedModel counted_model(uint32_t seed) {
   return c;
 }
 
+// Chunks of the engine's size (1 Mi elements) over the model's tensors.
+uint64_t chunks(const CountedModel& c) {
+  uint64_t n = 0;
+  for (const auto& t : c.model.tensors) n += (t.numel + (uint64_t{1} << 20) - 1) >> 20;
+  return n;
+}
+
+uint64_t reads(const CountedModel& c) {
+  uint64_t sum = 0;
+  for (const auto& s : c.storages) sum += s->reads();
+  return sum;
+}
+
 uint64_t released(const CountedModel& c) {
   uint64_t sum = 0;
   for (const auto& s : c.storages) sum += s->released();
@@ -90,6 +108,7 @@ TEST(ReadOnce, InspectReadsEachByteOnce) {
   };
   const auto r = weightdiff::inspect_model(c.model, opt);
   EXPECT_EQ(released(c), c.bytes);  // a self-diff hands every byte back twice
+  EXPECT_EQ(reads(c), chunks(c));   // and decodes every chunk twice
   EXPECT_EQ(r.summary.bytes_read, c.bytes);
   EXPECT_EQ(last_total, c.bytes);
   EXPECT_EQ(last_done, c.bytes);
@@ -105,7 +124,21 @@ TEST(ReadOnce, DiffReadsEachSideOnce) {
   const auto r = weightdiff::diff_models(a.model, b.model, opt);
   EXPECT_EQ(released(a), a.bytes);
   EXPECT_EQ(released(b), b.bytes);
+  EXPECT_EQ(reads(a), chunks(a));
+  EXPECT_EQ(reads(b), chunks(b));
   EXPECT_EQ(r.summary.bytes_read, a.bytes + b.bytes);
+}
+
+// A model diffed against itself through the library is an ordinary
+// two-sided diff (only inspect asks for one-sided pairs): both sides read.
+TEST(ReadOnce, DiffOfAModelWithItselfIsTwoSided) {
+  const CountedModel a = counted_model(7);
+  weightdiff::DiffOptions opt;
+  opt.backend = weightdiff::BackendKind::cpu;
+  const auto r = weightdiff::diff_models(a.model, a.model, opt);
+  EXPECT_EQ(r.summary.bytes_read, 2 * a.bytes);
+  EXPECT_EQ(reads(a), 2 * chunks(a));
+  EXPECT_EQ(r.summary.identical, 3u);
 }
 
 // One-sided and two-sided reductions agree on the a-side statistics: the

@@ -38,9 +38,9 @@ class CpuBackend final : public Backend {
 
  private:
   static Partial run(const ChunkTask& t, const HistRange& hist, uint64_t* slots) {
-    const bool one_sided = t.a == t.b;  // inspect: read and decode once
+    const bool one_sided = t.one_sided;  // inspect: read and decode once
     const cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), one_sided ? nullptr : t.b->data(),
-                             t.first,    t.count,    t.atol,      t.rtol, hist};
+                             t.first,    t.count,    t.atol,      t.rtol, hist, one_sided};
     Partial p;
     // A file truncated under us: Error(changed), not a SIGBUS.
     io::read_guarded(t.a->storage.get(), t.b->storage.get(),

@@ -302,6 +302,8 @@ namespace weightdiff::cpu {
 HWY_EXPORT(BlockStats);
 HWY_EXPORT(BlockMoments);
 
+int64_t compiled_simd_targets() noexcept { return HWY_TARGETS; }
+
 void block_stats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots) {
   HWY_DYNAMIC_DISPATCH(BlockStats)(args, out, slots);
 }

@@ -70,6 +70,10 @@ struct BlockSlots {
   size_t n_moved = 0;                      // (+8: a compressing store may write a full vector)
 };
 
+// The Highway targets these loops (and decode_simd) are compiled for, as a
+// mask: the ones the dispatcher can pick (tests force each in turn).
+int64_t compiled_simd_targets() noexcept;
+
 // Pass 1: counts, sums, extremes, max |d| with index, max rel, histogram slots.
 void block_stats(const BlockArgs& args, BlockLanes& out, BlockSlots& slots);
 // Pass 2: centered squares around the block means (fills m2_a, m2_b).

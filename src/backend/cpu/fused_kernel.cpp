@@ -1,6 +1,7 @@
 // The fused CPU pass over one chunk: decode a block of each side to float64,
 // run the two SIMD block passes, fold the lanes in a fixed order and merge
-// the block into the chunk's PairStats.
+// the block into the chunk's Partial (backend/partial.hpp) and its
+// histogram slots.
 #include "backend/cpu/fused_kernel.hpp"
 
 #include <algorithm>
@@ -159,8 +160,8 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
     decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
     // One-sided (inspect): b is a, decoded once.
     const double* vb = b;
-    if (in.base_b) decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
-    else vb = a;
+    if (in.one_sided) vb = a;
+    else decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
     const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
     block_stats(args, s, slots_of_block);
 

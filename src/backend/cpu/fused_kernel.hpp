@@ -18,11 +18,12 @@ namespace weightdiff::cpu {
 struct ChunkInput {
   DType dtype_a, dtype_b;
   const std::byte* base_a;  // element 0 of each tensor
-  const std::byte* base_b;  // null: one-sided, b is a (decoded once)
+  const std::byte* base_b;  // unused when one_sided
   uint64_t first;  // flat index of the chunk's first element
   uint64_t count;
   double atol, rtol;
   HistRange hist;
+  bool one_sided = false;  // b is a: decoded once
 };
 
 // The chunk's Partial (indices are flat tensor indices); its histogram
