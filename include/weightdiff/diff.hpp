@@ -38,6 +38,9 @@ void validate(const DiffOptions& opt);
 struct TensorDiff {
   std::string name;    // A's name (B's mapped name for only_in_b)
   std::string name_b;  // B's original name ("" for only_in_a)
+  // The name it was paired by when a derived name was used (an ONNX
+  // export's parameter name, TensorRef::matched_as); "" otherwise.
+  std::string matched_as;
   Status status = Status::identical;
   std::string dtype_a, dtype_b;  // SPEC §5 names (the format's for unsupported); "" if absent
   std::vector<uint64_t> shape_a, shape_b;

@@ -22,6 +22,7 @@ namespace {
 std::vector<std::string> columns() {
   TensorDiff t;
   t.dtype_a = t.dtype_b = "f32";
+  t.matched_as.push_back('-');  // a column on every row, empty where no derived name was used
   t.stats.emplace();
   std::vector<std::string> names;
   for (const auto& f : tensor_fields(t)) names.emplace_back(f.name);
@@ -49,7 +50,10 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
       out << ',';
     }
     std::string failed;
-    for (const auto& g : t.failed) failed += (failed.empty() ? "" : ";") + g;
+    for (const auto& g : t.failed) {  // += only: GCC 12's -Wrestrict misfires on "x" + s
+      if (!failed.empty()) failed += ';';
+      failed += g;
+    }
     report::write_csv_cell(out, failed);
     out << "\r\n";
   }

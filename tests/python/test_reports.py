@@ -33,9 +33,10 @@ from safetensors.numpy import save_file
 from conftest import RUN_TIMEOUT_S, last_stderr_line, load_report, run_wd, write_raw_safetensors
 
 # SPEC §5: the scalar per-tensor fields, in order (histograms are not
-# scalar); the CSV adds `failed` last.
+# scalar), with SPEC §8's `matched_as` after `name_b` (in the JSON only when
+# a derived name was used); the CSV adds `failed` last.
 SCALAR_FIELDS = [
-    "name", "name_b", "status", "dtype_a", "dtype_b", "shape_a", "shape_b", "numel",
+    "name", "name_b", "matched_as", "status", "dtype_a", "dtype_b", "shape_a", "shape_b", "numel",
     "n_finite", "equal", "mismatched", "atol", "rtol", "nan_a", "nan_b", "inf_a", "inf_b",
     "max_abs", "max_abs_index", "a_at_max_abs", "b_at_max_abs", "mean_abs", "rmse",
     "max_rel", "dot", "sum_sq_a", "sum_sq_b", "sum_sq_diff", "norm_a", "norm_b",

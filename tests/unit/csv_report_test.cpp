@@ -68,9 +68,10 @@ Rows parse_rfc4180(const std::string& text) {
   return rows;
 }
 
-// SPEC §5's scalar per-tensor fields, in order, then `failed`.
+// SPEC §5's scalar per-tensor fields, in order (with SPEC §8's matched_as
+// after name_b), then `failed`.
 const std::vector<std::string> kHeader = {
-    "name", "name_b", "status", "dtype_a", "dtype_b", "shape_a", "shape_b", "numel", "n_finite",
+    "name", "name_b", "matched_as", "status", "dtype_a", "dtype_b", "shape_a", "shape_b", "numel", "n_finite",
     "equal", "mismatched", "atol", "rtol", "nan_a", "nan_b", "inf_a", "inf_b", "max_abs",
     "max_abs_index", "a_at_max_abs", "b_at_max_abs", "mean_abs", "rmse", "max_rel", "dot",
     "sum_sq_a", "sum_sq_b", "sum_sq_diff", "norm_a", "norm_b", "norm_diff", "cosine", "rel_l2",
@@ -235,11 +236,11 @@ TEST(CsvReport, UnmatchedRowsLeaveStatsEmpty) {
   f.result.tensors = {only_a, only_b};
   const Rows rows = parse_rfc4180(f.csv());
   ASSERT_EQ(rows.size(), 3u);
-  const std::vector<std::string> a_row = {"gone", "", "only_in_a", "f16", "", "4096x4096", ""};
-  const std::vector<std::string> b_row = {"new", "B.new", "only_in_b", "", "i8", "", ""};
-  EXPECT_EQ(std::vector<std::string>(rows[1].begin(), rows[1].begin() + 7), a_row);
-  EXPECT_EQ(std::vector<std::string>(rows[2].begin(), rows[2].begin() + 7), b_row);
-  for (size_t c = 7; c < kHeader.size(); ++c) {
+  const std::vector<std::string> a_row = {"gone", "", "", "only_in_a", "f16", "", "4096x4096", ""};
+  const std::vector<std::string> b_row = {"new", "B.new", "", "only_in_b", "", "i8", "", ""};
+  EXPECT_EQ(std::vector<std::string>(rows[1].begin(), rows[1].begin() + 8), a_row);
+  EXPECT_EQ(std::vector<std::string>(rows[2].begin(), rows[2].begin() + 8), b_row);
+  for (size_t c = 8; c < kHeader.size(); ++c) {
     EXPECT_EQ(rows[1][c], "") << kHeader[c];
     EXPECT_EQ(rows[2][c], "") << kHeader[c];
   }
@@ -273,7 +274,7 @@ TEST(CsvReport, HostileNamesRoundTripAndOnlyThoseAreQuoted) {
     EXPECT_EQ(rows[i + 1][col("name_b")], "b:" + kHostile[i]);
     EXPECT_EQ(rows[i + 1].size(), kHeader.size());
   }
-  EXPECT_NE(text.find("\r\nplain.weight,b:plain.weight,different,"), std::string::npos);
+  EXPECT_NE(text.find("\r\nplain.weight,b:plain.weight,,different,"), std::string::npos);
   EXPECT_NE(text.find("\r\n\"comma,name\",\"b:comma,name\","), std::string::npos);
   EXPECT_NE(text.find("\r\n\"quote\"\"name\"\"\","), std::string::npos);
   EXPECT_NE(text.find("\r\n\"line\nfeed\","), std::string::npos);
@@ -281,7 +282,7 @@ TEST(CsvReport, HostileNamesRoundTripAndOnlyThoseAreQuoted) {
   EXPECT_NE(text.find("\r\n\"\"\"\",\"b:\"\"\","), std::string::npos);
   EXPECT_NE(text.find("\r\n spaced ,b: spaced ,"), std::string::npos);  // spaces kept, unquoted
   EXPECT_NE(text.find("\r\nsemi;colon,"), std::string::npos);
-  EXPECT_NE(text.find("\r\n,b:,different,"), std::string::npos);  // an empty name
+  EXPECT_NE(text.find("\r\n,b:,,different,"), std::string::npos);  // an empty name
 }
 
 TEST(CsvReport, NoTensorsIsTheHeaderAlone) {
