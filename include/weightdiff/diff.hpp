@@ -91,6 +91,9 @@ struct DiffResult {
   std::vector<std::string> devices;  // what the backend computed on ("cuda:0", ...); empty for the CPU
   unsigned threads = 0;
   std::vector<std::string> notices;  // one-line notes for stderr (backend fallback, hints, ...)
+  // --map rules that would pair tensors left unmatched whose values are
+  // equal (or transposed-equal): the content hint's, for the JSON report.
+  std::vector<MapRule> suggested_map;
 };
 
 // Matches, computes and summarizes. Throws weightdiff::Error.

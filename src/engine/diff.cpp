@@ -9,6 +9,7 @@
 
 #include "backend/backend.hpp"
 #include "engine/reduce_pairs.hpp"
+#include "match/fingerprint.hpp"
 #include "match/match.hpp"
 #include "match/prefix_hint.hpp"
 #include "weightdiff/diff.hpp"
@@ -110,6 +111,15 @@ void add_prefix_hint(DiffResult& r, const std::vector<match::Entry>& entries, co
   }
   if (const auto hint = match::suggest_prefix_map(a_names, b_names))
     r.notices.push_back("hint: " + match::hint_text(*hint, !opt.map.empty()));
+}
+
+// A --map suggestion for unmatched tensors whose values are equal (or
+// transposed-equal): reads them, so never with --structure-only.
+void add_content_hint(DiffResult& r, const std::vector<match::Entry>& entries, const DiffOptions& opt) {
+  const auto hint = match::suggest_content_map(entries, opt.cancel);
+  if (!hint) return;
+  r.suggested_map = hint->rules;
+  r.notices.push_back("hint: " + match::content_hint_text(*hint, !opt.map.empty()));
 }
 
 void summarize(DiffResult& r) {
@@ -229,6 +239,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     d.status = status_of(*d.stats);
   }
   result.summary.bytes_read = reduced.bytes_read;
+  add_content_hint(result, entries, opt);
   summarize(result);
   result.summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -225,3 +225,62 @@ def test_tied_weights_conflict_and_collisions_keep_file_names(wd_bin, tmp_path):
     assert rows[q.input[1]]["status"] == "only_in_b" and "matched_as" not in rows[q.input[1]]
     assert rows["onnx::MatMul_999"]["status"] == "only_in_b"
     assert by_name(report)["model.layers.0.mlp.up_proj.weight"]["matched_as"] == "model.layers.0.mlp.up_proj.weight"
+
+
+# --------------------------------------------------------------------------
+# Content-fingerprint hint: what names could not pair
+# --------------------------------------------------------------------------
+
+def unname_nodes(path, hf_names, stored):
+    """Gives the consumers of these parameters dynamo's bare node names
+    (`node_MatMul_7`: no module path), so no name can be derived."""
+    m = onnx.load(str(path))
+    targets = {stored[h] for h in hf_names}
+    for k, n in enumerate(m.graph.node):
+        if targets & set(n.input):
+            n.name = f"node_{n.op_type}_{k}"
+    onnx.save(m, str(path))
+
+
+def test_fingerprint_hint_suggests_rules_for_renamed_identical_tensors(wd_bin, tmp_path):
+    params = checkpoint()
+    save_file(params, str(tmp_path / "model.safetensors"))
+    changed = {k: v.copy() for k, v in params.items()}
+    changed["model.layers.0.post_attention_layernorm.weight"][0] += 1.0  # renamed AND changed
+    exact, transposed = "model.layers.0.input_layernorm.weight", "model.layers.0.mlp.up_proj.weight"
+    renamed = [exact, transposed, "model.layers.0.post_attention_layernorm.weight"]
+    stored = export(tmp_path / "model.onnx", changed, "dynamo")
+    unname_nodes(tmp_path / "model.onnx", renamed, stored)
+    proc, report = run_json(wd_bin, tmp_path, tmp_path / "model.safetensors", tmp_path / "model.onnx")
+    assert report["summary"]["only_in_a"] == 3 and report["summary"]["only_in_b"] == 3
+    hints = [ln for ln in proc.stderr.splitlines() if "by content" in ln]
+    assert len(hints) == 1, proc.stderr
+    rule_exact = f"^{stored[exact]}$={exact}"
+    rule_t = f"^{stored[transposed]}$={transposed}"
+    assert "2 tensors only in B equal a tensor only in A by content (1 transposed)" in hints[0]
+    assert f"--map '{rule_exact}'" in hints[0] and f"--map '{rule_t}'" in hints[0]
+    assert sorted(report["suggested_map"]) == sorted([rule_exact, rule_t])
+    # The hint changes no status and no exit code.
+    assert proc.returncode == 1
+    assert all(t["status"] == "only_in_a" for t in report["tensors"] if t["name"] in renamed)
+    # Its rules pair them: the exact one identical, the transposed one by
+    # shape (compared once transposes exist); the changed one stays unmatched.
+    proc, report = run_json(wd_bin, tmp_path, tmp_path / "model.safetensors", tmp_path / "model.onnx",
+                            "--map", rule_exact, "--map", rule_t)
+    tensors = by_name(report)
+    assert tensors[exact]["status"] == "identical" and tensors[exact]["name_b"] == stored[exact]
+    assert tensors[transposed]["status"] == "shape_mismatch"
+    assert report["summary"]["only_in_a"] == 1 and report["summary"]["only_in_b"] == 1
+    assert "by content" not in proc.stderr and "suggested_map" not in report
+
+
+def test_fingerprint_hint_is_silent_when_everything_pairs(wd_bin, tmp_path):
+    params = checkpoint()
+    save_file(params, str(tmp_path / "model.safetensors"))
+    export(tmp_path / "model.onnx", params, "torchscript")
+    proc, report = run_json(wd_bin, tmp_path, tmp_path / "model.safetensors", tmp_path / "model.onnx")
+    assert "hint:" not in proc.stderr and "suggested_map" not in report
+    # Unmatched on one side only (a tensor B lacks): nothing to pair, silent.
+    save_file({**params, "extra.weight": np.ones((2, 3), np.float32)}, str(tmp_path / "more.safetensors"))
+    proc, report = run_json(wd_bin, tmp_path, tmp_path / "more.safetensors", tmp_path / "model.onnx")
+    assert "by content" not in proc.stderr and "suggested_map" not in report
