@@ -180,6 +180,11 @@ def test_one_changed_element_is_named(wd_bin, tmp_path):
     run_wd(wd_bin, "--backend", "cpu", "--csv", csv, tmp_path / "model.safetensors", tmp_path / "model.onnx")
     header = csv.read_text().splitlines()[0].split(",")
     assert header[:4] == ["name", "name_b", "matched_as", "status"]
+    # And the HTML report's data (its columns come from the same schema).
+    html = tmp_path / "r.html"
+    run_wd(wd_bin, "--backend", "cpu", "--html", html, tmp_path / "model.safetensors", tmp_path / "model.onnx")
+    page = html.read_text()
+    assert '"matched_as"' in page and "matched as: " in page
 
 
 def test_onnx_as_a_keeps_its_file_names(wd_bin, tmp_path):

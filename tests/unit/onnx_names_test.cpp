@@ -167,12 +167,24 @@ onnx::TensorProto f32_tensor(const std::string& name, std::vector<int64_t> dims,
   return t;
 }
 
-class OnnxNamesFileTest : public FileTest {};
+class OnnxNamesFileTest : public FileTest {
+ protected:
+  static onnx::ModelProto empty_model() {
+    onnx::ModelProto m;
+    m.set_ir_version(8);
+    m.add_opset_import()->set_version(17);
+    return m;
+  }
+  weightdiff::Model saved(const onnx::ModelProto& m, const std::string& name) {
+    std::string bytes;
+    EXPECT_TRUE(m.SerializeToString(&bytes));
+    write_bytes(file(name), bytes);
+    return weightdiff::open_model(path(name));
+  }
+};
 
 TEST_F(OnnxNamesFileTest, LoaderSetsMatchedAsAndMatchingPairsByIt) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(17);
+  onnx::ModelProto m = empty_model();
   auto* g = m.mutable_graph();
   auto* mm = g->add_node();
   mm->set_name("/model/fc/MatMul");
@@ -188,11 +200,7 @@ TEST_F(OnnxNamesFileTest, LoaderSetsMatchedAsAndMatchingPairsByIt) {
   add->add_output("y");
   *g->add_initializer() = f32_tensor("onnx::MatMul_5", {3, 2}, 1.0f);
   *g->add_initializer() = f32_tensor("onnx::Add_6", {2}, 3.0f);
-  std::string bytes;
-  ASSERT_TRUE(m.SerializeToString(&bytes));
-  write_bytes(file("export.onnx"), bytes);
-
-  const auto model = weightdiff::open_model(path("export.onnx"));
+  const auto model = saved(m, "export.onnx");
   ASSERT_EQ(model.tensors.size(), 2u);
   for (const auto& t : model.tensors) {
     if (t.name == "onnx::MatMul_5") EXPECT_EQ(t.matched_as, "model.fc.weight");
@@ -224,6 +232,29 @@ TEST_F(OnnxNamesFileTest, LoaderSetsMatchedAsAndMatchingPairsByIt) {
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].name, "onnx::MatMul_5");
   EXPECT_EQ(entries[0].matched_as, "model.fc.weight");
+}
+
+TEST_F(OnnxNamesFileTest, AConstantNodesOutputIsNamedByItsConsumerToo) {
+  onnx::ModelProto m = empty_model();
+  auto* g = m.mutable_graph();
+  auto* c = g->add_node();
+  c->set_name("/model/norm/Constant");
+  c->set_op_type("Constant");
+  c->add_output("onnx::Mul_9");
+  auto* value = c->add_attribute();
+  value->set_name("value");
+  value->set_type(onnx::AttributeProto::TENSOR);
+  *value->mutable_t() = f32_tensor("", {4}, 0.5f);
+  auto* mul = g->add_node();
+  mul->set_name("/model/norm/Mul_1");
+  mul->set_op_type("Mul");
+  mul->add_input("onnx::Mul_9");  // weight * normalized, as torch writes RMSNorm
+  mul->add_input("/model/norm/Div_output_0");
+  mul->add_output("y");
+  const auto model = saved(m, "norm.onnx");
+  ASSERT_EQ(model.tensors.size(), 1u);
+  EXPECT_EQ(model.tensors[0].name, "onnx::Mul_9");
+  EXPECT_EQ(model.tensors[0].matched_as, "model.norm.weight");
 }
 
 }  // namespace
