@@ -38,6 +38,9 @@ void validate(const DiffOptions& opt);
 struct TensorDiff {
   std::string name;    // A's name (B's mapped name for only_in_b)
   std::string name_b;  // B's original name ("" for only_in_a)
+  // The name it was paired by when a derived name was used (an ONNX
+  // export's parameter name, TensorRef::matched_as); "" otherwise.
+  std::string matched_as;
   Status status = Status::identical;
   std::string dtype_a, dtype_b;  // SPEC §5 names (the format's for unsupported); "" if absent
   std::vector<uint64_t> shape_a, shape_b;
@@ -88,6 +91,9 @@ struct DiffResult {
   std::vector<std::string> devices;  // what the backend computed on ("cuda:0", ...); empty for the CPU
   unsigned threads = 0;
   std::vector<std::string> notices;  // one-line notes for stderr (backend fallback, hints, ...)
+  // --map rules that would pair tensors left unmatched whose values are
+  // equal (or transposed-equal): the content hint's, for the JSON report.
+  std::vector<MapRule> suggested_map;
 };
 
 // Matches, computes and summarizes. Throws weightdiff::Error.

@@ -20,7 +20,8 @@ struct Field {
   FieldValue value;
 };
 
-// The per-tensor fields of SPEC §5 except histograms and `failed`. Unmatched
+// The per-tensor fields of SPEC §5 except histograms and `failed`, plus
+// `matched_as` (SPEC §8) after `name_b` when the tensor has one. Unmatched
 // and incomparable tensors carry name, status, dtypes and shapes only.
 std::vector<Field> tensor_fields(const TensorDiff& t);
 // The numeric summary fields of SPEC §5 (what `global.` gates can name).

@@ -23,6 +23,11 @@ struct TensorRef {
   // Non-empty: a type the format defines but we cannot decode (its name in
   // the format); the pair is reported as unsupported_dtype, never read.
   std::string unsupported_dtype;
+  // Non-empty: the name this tensor is paired by instead of `name`, which
+  // stays the file's (an ONNX export's `onnx::MatMul_12` is matched as the
+  // `model.layers.0.mlp.up_proj.weight` its consuming node names). Unique
+  // among the model's names and matched_as names.
+  std::string matched_as;
 
   // The bytes of element 0: valid while `storage` is pinned.
   const std::byte* data() const noexcept;

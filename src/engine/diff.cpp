@@ -9,6 +9,7 @@
 
 #include "backend/backend.hpp"
 #include "engine/reduce_pairs.hpp"
+#include "match/fingerprint.hpp"
 #include "match/match.hpp"
 #include "match/prefix_hint.hpp"
 #include "weightdiff/diff.hpp"
@@ -60,6 +61,7 @@ TensorDiff describe(const match::Entry& e) {
   TensorDiff d;
   d.name = e.name;
   d.name_b = e.name_b;
+  d.matched_as = e.matched_as;
   if (e.a) d.dtype_a = dtype_label(*e.a), d.shape_a = e.a->shape;
   if (e.b) d.dtype_b = dtype_label(*e.b), d.shape_b = e.b->shape;
   if (!e.b) d.status = Status::only_in_a;
@@ -102,12 +104,22 @@ std::vector<MetadataDiff> metadata_diffs(const Model& a, const Model& b) {
 // A --map suggestion when a consistent prefix explains the unmatched names.
 void add_prefix_hint(DiffResult& r, const std::vector<match::Entry>& entries, const DiffOptions& opt) {
   std::vector<std::string> a_names, b_names;
-  for (const auto& e : entries) {
-    if (e.a) a_names.push_back(e.name);
-    if (e.b) b_names.push_back(e.name);
+  for (const auto& e : entries) {  // the names matching used
+    const std::string& key = e.matched_as.empty() ? e.name : e.matched_as;
+    if (e.a) a_names.push_back(key);
+    if (e.b) b_names.push_back(key);
   }
   if (const auto hint = match::suggest_prefix_map(a_names, b_names))
     r.notices.push_back("hint: " + match::hint_text(*hint, !opt.map.empty()));
+}
+
+// A --map suggestion for unmatched tensors whose values are equal (or
+// transposed-equal): reads them, so never with --structure-only.
+void add_content_hint(DiffResult& r, const std::vector<match::Entry>& entries, const DiffOptions& opt) {
+  const auto hint = match::suggest_content_map(entries, opt.cancel);
+  if (!hint) return;
+  r.suggested_map = hint->rules;
+  r.notices.push_back("hint: " + match::content_hint_text(*hint, !opt.map.empty()));
 }
 
 void summarize(DiffResult& r) {
@@ -227,6 +239,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     d.status = status_of(*d.stats);
   }
   result.summary.bytes_read = reduced.bytes_read;
+  add_content_hint(result, entries, opt);
   summarize(result);
   result.summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -16,12 +16,18 @@ std::vector<Field> tensor_fields(const TensorDiff& t) {
   std::vector<Field> f{
       {"name", t.name},
       {"name_b", t.status == Status::only_in_a ? FieldValue() : FieldValue(t.name_b)},
+  };
+  // Only when a derived name was used: reports of models without any stay
+  // as they were (the CSV adds it as its last column only then).
+  if (!t.matched_as.empty()) f.push_back({"matched_as", t.matched_as});
+  std::vector<Field> rest{
       {"status", std::string(status_name(t.status))},
       {"dtype_a", t.dtype_a.empty() ? FieldValue() : FieldValue(t.dtype_a)},
       {"dtype_b", t.dtype_b.empty() ? FieldValue() : FieldValue(t.dtype_b)},
       {"shape_a", t.dtype_a.empty() ? FieldValue() : FieldValue(t.shape_a)},
       {"shape_b", t.dtype_b.empty() ? FieldValue() : FieldValue(t.shape_b)},
   };
+  f.insert(f.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
   if (!t.stats) return f;
   const PairStats& s = *t.stats;
   const Metrics m = derive_metrics(s);

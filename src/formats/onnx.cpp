@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "formats/limits.hpp"
+#include "formats/onnx_names.hpp"
 #include "formats/onnx_tensor.hpp"
 #include "formats/protobuf_wire.hpp"
 #include "io/paths.hpp"
@@ -24,6 +25,10 @@ namespace {
 
 // If/Loop/Scan bodies nest graphs; a hostile file could nest them without end.
 constexpr int kMaxGraphDepth = 64;
+// Main-graph nodes kept for naming (about 130 bytes each): real graphs hold
+// far fewer; a hostile one with more gets no derived names, not 10x its
+// size in memory.
+constexpr size_t kMaxNamingNodes = 1'000'000;
 // Messages at least this big have their pages dropped once read.
 constexpr uint64_t kReleaseAfter = uint64_t{1} << 20;
 
@@ -31,13 +36,17 @@ constexpr uint64_t kReleaseAfter = uint64_t{1} << 20;
 enum : uint32_t {
   kModelGraph = 7, kModelTrainingInfo = 20, kModelFunctions = 25,
   kGraphNode = 1, kGraphInitializer = 5, kGraphSparseInitializer = 15,
-  kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7,
+  kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7,
   kAttrName = 1, kAttrFloat = 2, kAttrInt = 3, kAttrTensor = 5, kAttrGraph = 6,
   kAttrFloats = 7, kAttrInts = 8, kAttrStrings = 9, kAttrGraphs = 11, kAttrSparseTensor = 22,
 };
 
 std::string field_string(const std::byte* base, const wire::Field& f) {
   return std::string(reinterpret_cast<const char*>(base + f.payload.begin), f.payload.size());
+}
+// Valid while the model file stays pinned (all of open_onnx).
+std::string_view field_view(const std::byte* base, const wire::Field& f) {
+  return {reinterpret_cast<const char*>(base + f.payload.begin), f.payload.size()};
 }
 
 // Walks a graph and its subgraphs, collecting every tensor with the scope
@@ -95,6 +104,19 @@ class GraphWalker {
     }
   }
 
+  // Exporter-generated initializer names get the parameter name their
+  // consumers in the main graph imply (onnx_names.hpp), for matching.
+  void derive_names() {
+    if (main_nodes_.empty() || naming_overflow_) return;
+    std::vector<OnnxNamedTensor> named;
+    named.reserve(out_.size());
+    for (const auto& t : out_) named.push_back({t.name, t.shape.size(), t.numel});
+    const auto derived = derive_onnx_names(named, main_nodes_);
+    for (size_t i = 0; i < out_.size(); ++i)
+      if (derived[i].size() <= kMaxTensorName) out_[i].matched_as = derived[i];
+    main_nodes_.clear();
+  }
+
  private:
   struct Scope {
     size_t parent;
@@ -141,22 +163,35 @@ class GraphWalker {
     std::string op_type, domain, output, name;
     bool has_output = false;
     std::vector<wire::Span> attributes;
+    OnnxNodeUse use;  // main graph only: naming reads it
+    std::string_view op_view;
     wire::FieldReader reader(base(), span, files_.path);
     wire::Field f;
     while (reader.next(f)) {
       if (f.number != kNodeOutput && f.number != kNodeOpType && f.number != kNodeDomain &&
-          f.number != kNodeAttribute && f.number != kNodeName)
+          f.number != kNodeAttribute && f.number != kNodeName && f.number != kNodeInput)
         continue;
       expect_message(f, "NodeProto");
-      if (f.number == kNodeOutput && !has_output) {
+      if (f.number == kNodeInput) {
+        if (use.n_inputs < use.inputs.size()) use.inputs[use.n_inputs++] = field_view(base(), f);
+      } else if (f.number == kNodeOutput && !has_output) {
         output = field_string(base(), f);
+        use.output = field_view(base(), f);
         has_output = true;
-      } else if (f.number == kNodeOpType) op_type = field_string(base(), f);
+      } else if (f.number == kNodeOpType) op_type = field_string(base(), f), op_view = field_view(base(), f);
       else if (f.number == kNodeDomain) domain = field_string(base(), f);
-      else if (f.number == kNodeName) name = field_string(base(), f);
+      else if (f.number == kNodeName) name = field_string(base(), f), use.name = field_view(base(), f);
       else if (f.number == kNodeAttribute) attributes.push_back(f.payload);
     }
-    const bool constant = op_type == "Constant" && (domain.empty() || domain == "ai.onnx");
+    const bool standard = domain.empty() || domain == "ai.onnx";
+    const bool constant = op_type == "Constant" && standard;
+    if (depth == 0 && use.n_inputs > 0 && !naming_overflow_) {
+      naming_overflow_ = main_nodes_.size() == kMaxNamingNodes;
+      // onnxruntime's own ops too (SimplifiedLayerNormalization)
+      if (standard || domain == "com.microsoft") use.op_type = op_view;
+      if (!naming_overflow_) main_nodes_.push_back(use);
+      else std::vector<OnnxNodeUse>().swap(main_nodes_);
+    }
     // Subgraph scope: the node's name, or its op type and place in the graph.
     // (Built with append: GCC 12's -Wrestrict misfires on chained operator+.)
     std::string label;
@@ -294,6 +329,8 @@ class GraphWalker {
   std::vector<TensorRef>& out_;
   std::vector<Scope> scopes_;     // [0] is the main graph
   std::vector<size_t> scope_of_;  // parallel to out_
+  std::vector<OnnxNodeUse> main_nodes_;
+  bool naming_overflow_ = false;
 };
 
 void add_metadata(const onnx::ModelProto& m, std::map<std::string, std::string>& meta) {
@@ -359,6 +396,7 @@ Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path)
     GraphWalker walker(files, m.tensors);
     walker.graph(*graph, 0, 0);
     walker.qualify_duplicates();
+    walker.derive_names();
   }
   file->release_touched(0, file->size());  // whatever parsing left mapped
   return m;

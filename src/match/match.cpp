@@ -17,8 +17,10 @@ class Filter {
     for (const auto& p : opt.include) include_.emplace_back(p, "--include");
     for (const auto& p : opt.exclude) exclude_.emplace_back(p, "--exclude");
   }
-  bool keep(const std::string& name) const {
-    auto hit = [&](const Pattern& p) { return p.search(name); };
+  // `also`: the name the tensor is matched as, when it has another one
+  // (ONNX derived names): a filter may name either of the names a report shows.
+  bool keep(const std::string& name, const std::string& also = {}) const {
+    auto hit = [&](const Pattern& p) { return p.search(name) || (!also.empty() && p.search(also)); };
     if (!include_.empty() && std::none_of(include_.begin(), include_.end(), hit)) return false;
     return std::none_of(exclude_.begin(), exclude_.end(), hit);
   }
@@ -33,31 +35,46 @@ std::vector<Entry> match_tensors(const Model& a, const Model& b, const MatchOpti
   const Filter filter(opt);
   std::vector<std::pair<Pattern, std::string>> rules;
   for (const auto& r : opt.map) rules.emplace_back(Pattern(r.pattern, "--map"), r.replacement);
+  // Mapped names are held to the loaders' limit: '(.*)=$1$1' would
+  // otherwise double a name per rule.
+  const auto mapped = [&](const std::string& name) {
+    std::string out = name;
+    for (const auto& [re, repl] : rules) out = replace_all(re, out, repl, formats::kMaxTensorName);
+    return out;
+  };
 
-  std::map<std::string, Entry> by_name;
+  // Keyed by the name each side is matched as; `name` is what reports show.
+  std::map<std::string, Entry> by_key;
+  bool any_derived = false;
   size_t kept_a = 0, kept_b = 0;
   for (const auto& t : a.tensors) {
-    if (!filter.keep(t.name)) continue;
+    if (!filter.keep(t.name, t.matched_as)) continue;
     ++kept_a;
-    by_name[t.name].a = &t;
+    const std::string& key = t.matched_as.empty() ? t.name : t.matched_as;
+    Entry& e = by_key[key];
+    e.a = &t;
+    e.name = t.name;
+    if (!t.matched_as.empty()) e.matched_as = key, any_derived = true;
   }
   std::map<std::string, const std::string*> mapped_from;
   for (const auto& t : b.tensors) {
-    std::string name = t.name;
-    // Mapped names are held to the loaders' limit: '(.*)=$1$1' would
-    // otherwise double a name per rule.
-    for (const auto& [re, repl] : rules)
-      name = replace_all(re, name, repl, formats::kMaxTensorName);
-    auto [it, fresh] = mapped_from.emplace(name, &t.name);
+    std::string shown = mapped(t.name);
+    // A --map rule that renames the file's name is explicit and wins;
+    // otherwise the derived name is matched, after --map too.
+    const bool derived = !t.matched_as.empty() && shown == t.name;
+    std::string key = derived ? mapped(t.matched_as) : shown;
+    auto [it, fresh] = mapped_from.emplace(key, &t.name);
     if (!fresh)
       throw Error(Errc::conflict, "--map sends both '" + *it->second + "' and '" + t.name +
-                                      "' to '" + name + "'",
+                                      "' to '" + key + "'",
                   b.path);
-    if (!filter.keep(name)) continue;
+    if (!filter.keep(shown, derived ? key : std::string())) continue;
     ++kept_b;
-    Entry& e = by_name[name];
+    Entry& e = by_key[key];
     e.b = &t;
     e.name_b = t.name;
+    if (!e.a) e.name = std::move(shown);
+    if (derived) e.matched_as = key, any_derived = true;
   }
   if (!a.tensors.empty() && kept_a == 0)
     throw Error(Errc::usage, "the filters leave no tensor of A", a.path);
@@ -65,11 +82,13 @@ std::vector<Entry> match_tensors(const Model& a, const Model& b, const MatchOpti
     throw Error(Errc::usage, "the filters leave no tensor of B", b.path);
 
   std::vector<Entry> out;
-  out.reserve(by_name.size());
-  for (auto& [name, e] : by_name) {
-    e.name = name;
-    out.push_back(std::move(e));
-  }
+  out.reserve(by_key.size());
+  for (auto& [key, e] : by_key) out.push_back(std::move(e));
+  // Without derived names every name is its key: already in order.
+  if (any_derived)
+    std::stable_sort(out.begin(), out.end(), [](const Entry& x, const Entry& y) {
+      return x.name != y.name ? x.name < y.name : x.matched_as < y.matched_as;
+    });
   return out;
 }
 
@@ -77,7 +96,7 @@ std::vector<const TensorRef*> select_tensors(const Model& m, const MatchOptions&
   const Filter filter(opt);
   std::vector<const TensorRef*> out;
   for (const auto& t : m.tensors)
-    if (filter.keep(t.name)) out.push_back(&t);
+    if (filter.keep(t.name, t.matched_as)) out.push_back(&t);
   if (!m.tensors.empty() && out.empty())
     throw Error(Errc::usage, "the filters leave no tensor of A", m.path);
   return out;

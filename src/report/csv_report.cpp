@@ -6,9 +6,12 @@
 // - shapes are `4096x4096` and a scalar's shape is empty (its dtype cell
 //   tells it from an absent side); `max_abs_index` joins coordinates with
 //   `;` (`x` would read as a shape), a scalar's index is empty;
-// - a last column `failed` joins the triggered --fail-if conditions with `;`
-//   (a gate's VALUE is a number, so it never holds one);
+// - a column `failed` after them joins the triggered --fail-if conditions
+//   with `;` (a gate's VALUE is a number, so it never holds one);
+// - a last column `matched_as` only when some tensor was paired by a derived
+//   name (ONNX exports): the SPEC's columns keep their positions;
 // - records end in CRLF as RFC 4180 says; names are written byte for byte.
+#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 
@@ -37,8 +40,10 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
     for (size_t i = 0; i < cols.size(); ++i) m.emplace(cols[i], i);
     return m;
   }();
+  const bool matched_as = std::any_of(ctx.result->tensors.begin(), ctx.result->tensors.end(),
+                                      [](const TensorDiff& t) { return !t.matched_as.empty(); });
   for (const auto& c : cols) out << c << ',';
-  out << "failed\r\n";
+  out << (matched_as ? "failed,matched_as\r\n" : "failed\r\n");
   std::vector<std::string> cells(cols.size());
   for (const auto& t : ctx.result->tensors) {
     for (auto& c : cells) c.clear();
@@ -49,8 +54,15 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
       out << ',';
     }
     std::string failed;
-    for (const auto& g : t.failed) failed += (failed.empty() ? "" : ";") + g;
+    for (const auto& g : t.failed) {  // += only: GCC 12's -Wrestrict misfires on "x" + s
+      if (!failed.empty()) failed += ';';
+      failed += g;
+    }
     report::write_csv_cell(out, failed);
+    if (matched_as) {
+      out << ',';
+      report::write_csv_cell(out, t.matched_as);
+    }
     out << "\r\n";
   }
 }

@@ -332,12 +332,13 @@ function select(i, scroll) {
   render_detail(TENSORS[i]);
   if (scroll) document.getElementById('detail').scrollIntoView({block: 'nearest'});
 }
-const DETAIL_SKIP = new Set(['name', 'name_b', 'status', 'dtype_a', 'dtype_b', 'shape_a', 'shape_b', 'failed',
+const DETAIL_SKIP = new Set(['name', 'name_b', 'matched_as', 'status', 'dtype_a', 'dtype_b', 'shape_a', 'shape_b', 'failed',
                              'hist_abs_diff', 'hist_a', 'hist_b', 'max_abs_index', 'a_at_max_abs', 'b_at_max_abs']);
 function render_detail(t) {
   const d = document.getElementById('detail');
   d.replaceChildren(h('h2', {text: 'Tensor'}), h('div', {class: 'tname', id: 'detail-name', text: t.name}));
   if (t.name_b && t.name_b !== t.name) d.append(h('div', {class: 'muted mono', text: 'B: ' + t.name_b}));
+  if (t.matched_as) d.append(h('div', {class: 'muted mono', text: 'matched as: ' + t.matched_as}));
   d.append(h('div', {class: 'chips'}, chip(t.status), ...(t.failed || []).map(f => h('span', {class: 'chip st-different', text: '\u2691 ' + f}))));
   d.append(kv([['dtype', (t.dtype_a || '\u2013') + ' / ' + (t.dtype_b || '\u2013')],
                ['shape', shape_str(t.shape_a) + (t.status === 'shape_mismatch' ? ' vs ' + shape_str(t.shape_b) : '')]]));

@@ -57,6 +57,16 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
   for (const auto& m : r.metadata_diffs)
     meta.push_back(Json{{"key", m.key}, {"a", optional_string(m.a)}, {"b", optional_string(m.b)}});
   j["metadata_diffs"] = std::move(meta);
+  if (!r.suggested_map.empty()) {  // only when there is one: other reports stay as they were
+    Json rules = Json::array();
+    for (const auto& m : r.suggested_map) {
+      std::string rule = m.pattern;
+      rule += '=';
+      rule += m.replacement;
+      rules.push_back(std::move(rule));
+    }
+    j["suggested_map"] = std::move(rules);
+  }
 
   // One line per top-level key and per tensor: diffable, greppable, and
   // small for models with many tensors.

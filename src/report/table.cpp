@@ -139,6 +139,7 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
     out << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset << "  "
         << printable(t.name);
     if (t.status == Status::only_in_b && t.name_b != t.name) out << " (B: " << printable(t.name_b) << ")";
+    if (!t.matched_as.empty() && t.matched_as != t.name) out << " (as " << printable(t.matched_as) << ")";
     if (t.status == Status::shape_mismatch)
       out << "  [" << shape_string(t.shape_a) << "] vs [" << shape_string(t.shape_b) << "]";
     if (t.status == Status::unsupported_dtype || t.status == Status::dtype_mismatch)
