@@ -49,7 +49,10 @@ class CudaBackend final : public backend::Backend {
     const size_t H = hist_layout(hist).total();
     std::vector<uint64_t> bytes(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i)
-      bytes[i] = tasks[i].count * (dtype_bits(tasks[i].a->dtype) + dtype_bits(tasks[i].b->dtype)) / 8;
+      for (const TensorRef* t : {tasks[i].a, tasks[i].b}) {
+        const backend::ByteRange r = backend::chunk_bytes(*t, tasks[i].first, tasks[i].count);
+        bytes[i] += r.end - r.begin;
+      }
     const std::vector<size_t> cut = split_by_bytes(bytes, pipes_.size());
     std::vector<std::exception_ptr> errors(pipes_.size());
     auto run = [&](size_t p) {

@@ -30,11 +30,16 @@ struct ChunkTask {
 };
 
 // The file bytes [begin, end) holding elements [first, first + count) of t
-// (sub-byte elements: the partial bytes at either end included).
+// (sub-byte elements: the partial bytes at either end included; block
+// types: the whole blocks that hold them, so begin is a block's first byte).
 struct ByteRange {
   uint64_t begin, end;
 };
 inline ByteRange chunk_bytes(const TensorRef& t, uint64_t first, uint64_t count) {
+  if (dtype_is_block(t.dtype)) {
+    const uint64_t be = dtype_block_elems(t.dtype), bb = dtype_block_bytes(t.dtype);
+    return {t.offset + first / be * bb, t.offset + (first + count + be - 1) / be * bb};
+  }
   const uint64_t bits = dtype_bits(t.dtype);
   return {t.offset + first * bits / 8, t.offset + ((first + count) * bits + 7) / 8};
 }

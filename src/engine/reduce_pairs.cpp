@@ -72,8 +72,11 @@ void check_histogram_budget(uint64_t pairs, const HistRange& hist) {
 
 // The bytes a task reads: a one-sided task reads its tensor once.
 uint64_t task_bytes(const backend::ChunkTask& t) {
-  const uint64_t a = t.count * dtype_bits(t.a->dtype) / 8;
-  return t.a == t.b ? a : a + t.count * dtype_bits(t.b->dtype) / 8;
+  const auto bytes = [&](const TensorRef& r) {
+    const backend::ByteRange br = backend::chunk_bytes(r, t.first, t.count);
+    return br.end - br.begin;
+  };
+  return t.a == t.b ? bytes(*t.a) : bytes(*t.a) + bytes(*t.b);
 }
 
 uint64_t pair_bytes(const PlannedPair& p) {
