@@ -75,6 +75,13 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--repeat")) repeat = std::stoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--dtype")) dtype = argv[i + 1];
   }
+  // The synthetic tensors are random bytes of a per-element dtype; a block
+  // type's bytes are blocks (no per-element size: dtype_bits is 0).
+  const auto parsed = wd::dtype_from_name(dtype);
+  if (!parsed || wd::dtype_is_block(*parsed)) {
+    std::fprintf(stderr, "weightdiff_cuda_floors: --dtype %s: not an element dtype\n", dtype.c_str());
+    return 2;
+  }
   try {
     const wc::Stream stream;
     const cudaStream_t s = stream.get();
@@ -92,7 +99,7 @@ int main(int argc, char** argv) {
     }
 
     // 2 and 3. One launch group holding a whole synthetic pair on the device.
-    const wd::DType t = *wd::dtype_from_name(dtype);
+    const wd::DType t = *parsed;
     const uint64_t n = (mib << 20) * 8 / wd::dtype_bits(t);
     const wd::TensorRef a = random_tensor(t, n, 1), b = random_tensor(t, n, 2);
     std::vector<wd::backend::ChunkTask> tasks;

@@ -76,7 +76,10 @@ int main(int argc, char** argv) {
       std::unordered_set<const wd::Storage*> storages;
       for (const auto& t : batch.tasks) {
         storages.insert(t.a->storage.get()), storages.insert(t.b->storage.get());
-        bytes += t.count * (wd::dtype_bits(t.a->dtype) + wd::dtype_bits(t.b->dtype)) / 8;
+        for (const wd::TensorRef* side : {t.a, t.b}) {
+          const wd::backend::ByteRange r = wd::backend::chunk_bytes(*side, t.first, t.count);
+          bytes += r.end - r.begin;
+        }
       }
       std::vector<wd::StoragePin> pins;
       for (const wd::Storage* s : storages) pins.emplace_back(s);

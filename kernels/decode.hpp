@@ -2,7 +2,8 @@
 // by 16-byte vector loads where aligned, decoded to float64 by the one
 // per-element definition both backends share (src/backend/element.hpp),
 // dispatched at run time on a warp-uniform dtype, so there is one kernel
-// for all N² dtype pairs.
+// for all N² dtype pairs. Block-quantized types (quant_blocks.hpp) decode
+// from the block's bytes directly: scalar byte loads, a group inside one block.
 #pragma once
 
 #include "backend/element.hpp"
@@ -74,9 +75,43 @@ WD_HD void decode_group_words(DType t, const uint32_t* w, double* out) {
 #undef WD_DECODE_GROUP
 }
 
-// Elements [e0, e0 + n) (n <= kGroup) of the run stored at base (nibble
-// phase `phase` for i4/u4) into out[0..n); out[n..kGroup) = 0.
+// A block type's group: elements [e, e + n) counted from the block at base.
+// A full group at a multiple of kGroup lies inside one block (blocks hold 32
+// or 256 elements): one block pointer, the element decoded per lane by
+// quant_blocks.hpp with the dtype switch outside the loop.
+template <DType T>
+WD_HD void load_block_group_t(const uint8_t* base, uint64_t e, int n, double* out) {
+  constexpr uint64_t be = T >= DType::q2_K ? 256 : 32;
+  static_assert(be % kGroup == 0, "a group never straddles a block");
+  if (n == kGroup && e % kGroup == 0) {
+    const uint8_t* blk = base + e / be * static_cast<uint64_t>(block_bytes(T));
+    const int j0 = static_cast<int>(e % be);
+WD_UNROLL
+    for (int i = 0; i < kGroup; ++i) out[i] = quant_value_t<T>(blk, j0 + i);
+    return;
+  }
+WD_UNROLL
+  for (int i = 0; i < kGroup; ++i)
+    out[i] = i < n ? block_elem_value(T, base, e + static_cast<uint64_t>(i)) : 0.0;
+}
+
+struct LoadBlockGroupOp {
+  const uint8_t* base;
+  uint64_t e;
+  int n;
+  double* out;
+  template <DType T>
+  WD_HD void run() { load_block_group_t<T>(base, e, n, out); }
+};
+
+// Elements [e0, e0 + n) (n <= kGroup) of the run stored at base (phase: the
+// nibble for i4/u4, the element inside the first block for block types)
+// into out[0..n); out[n..kGroup) = 0.
 WD_HD void load_group(DType t, const uint8_t* base, uint64_t e0, uint32_t phase, int n, double* out) {
+  if (is_block_type(t)) {
+    LoadBlockGroupOp op{base, phase + e0, n, out};
+    return with_block_type(t, op);
+  }
   const int bits = storage_bits(t);
   const int group_bytes = bits * kGroup / 8;
   const uint8_t* p = base + e0 * static_cast<uint64_t>(bits) / 8;

@@ -22,8 +22,13 @@ struct Side {
 
 Side side_of(const TensorRef& t, uint64_t first, uint64_t count) {
   const backend::ByteRange r = backend::chunk_bytes(t, first, count);
+  // The phase: i4/u4, the nibble of the first byte; block types, the
+  // element inside the first block (< 256; 0 for the engine's chunks,
+  // which start at block boundaries).
   const unsigned bits = dtype_bits(t.dtype);
-  return {r.begin, r.end - r.begin, static_cast<uint8_t>(bits == 4 ? first % 2 : 0)};
+  const uint64_t phase = dtype_is_block(t.dtype) ? first % dtype_block_elems(t.dtype) : bits == 4 ? first % 2 : 0;
+  static_assert(kTileElems % 256 == 0, "tiles start at block boundaries of every block type");
+  return {r.begin, r.end - r.begin, static_cast<uint8_t>(phase)};
 }
 
 }  // namespace

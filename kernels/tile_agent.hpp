@@ -26,7 +26,7 @@ struct TaskDesc {
   uint32_t first_tile;    // index of the task's tile 0 in the launch
   uint32_t tiles;
   uint8_t dtype_a, dtype_b;
-  uint8_t phase_a, phase_b;  // i4/u4: element offset inside the first byte (0 or 1)
+  uint8_t phase_a, phase_b;  // element offset inside the first byte (i4/u4: 0 or 1) or block (< 256)
   uint32_t pad;
 };
 static_assert(sizeof(TaskDesc) == 64, "TaskDesc is copied as raw bytes");

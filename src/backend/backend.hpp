@@ -31,19 +31,27 @@ struct ChunkTask {
 };
 
 // The file bytes [begin, end) holding elements [first, first + count) of t
-// (sub-byte elements: the partial bytes at either end included).
+// (sub-byte elements: the partial bytes at either end included; block
+// types: the whole blocks that hold them, so begin is a block's first byte).
 struct ByteRange {
   uint64_t begin, end;
 };
-// The bytes a task reads (a one-sided task reads its tensor once).
-inline uint64_t task_bytes(const ChunkTask& t) {
-  const uint64_t a = t.count * dtype_bits(t.a->dtype) / 8;
-  return t.one_sided ? a : a + t.count * dtype_bits(t.b->dtype) / 8;
-}
 
 inline ByteRange chunk_bytes(const TensorRef& t, uint64_t first, uint64_t count) {
+  if (dtype_is_block(t.dtype)) {
+    const uint64_t be = dtype_block_elems(t.dtype), bb = dtype_block_bytes(t.dtype);
+    return {t.offset + first / be * bb, t.offset + (first + count + be - 1) / be * bb};
+  }
   const uint64_t bits = dtype_bits(t.dtype);
   return {t.offset + first * bits / 8, t.offset + ((first + count) * bits + 7) / 8};
+}
+
+// The bytes a task reads (a one-sided task reads its tensor once).
+inline uint64_t task_bytes(const ChunkTask& t) {
+  const ByteRange a = chunk_bytes(*t.a, t.first, t.count);
+  if (t.one_sided) return a.end - a.begin;
+  const ByteRange b = chunk_bytes(*t.b, t.first, t.count);
+  return (a.end - a.begin) + (b.end - b.begin);
 }
 
 class Backend {

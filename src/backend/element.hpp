@@ -4,6 +4,8 @@
 // nibble. One definition, host/device: the CPU backend's scalar paths and
 // tables, the CUDA kernels and their host emulation all call this. (The
 // CPU's vector paths are checked against it code by code: decode_test.)
+// ggml's block-quantized types are decoded a block element at a time by
+// quant_blocks.hpp, included at the end.
 #pragma once
 
 #include "backend/hd.hpp"
@@ -67,8 +69,8 @@ WD_HD double value_of(DType t, uint64_t bits) {
     case DType::u4: return static_cast<double>(bits);
     case DType::boolean: return bits != 0 ? 1.0 : 0.0;
     case DType::i4: return static_cast<double>(static_cast<int>(bits ^ 8) - 8);
+    default: return f64_nan();  // block types have no per-element bits: quant_blocks.hpp
   }
-  return f64_nan();
 }
 
 WD_HD int storage_bits(DType t) {
@@ -94,3 +96,6 @@ WD_HD uint64_t load_elem_bits(DType t, const uint8_t* base, uint64_t e) {
 }
 
 }  // namespace weightdiff::backend
+
+// The block types' values (ggml's quantized layouts), same vocabulary.
+#include "backend/quant_blocks.hpp"

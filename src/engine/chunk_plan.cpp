@@ -34,7 +34,12 @@ bool ChunkPlanner::next(Batch& batch) {
         add[adding++] = t->storage.get();
     if (adding > 0 && !batch.tasks.empty() && files_.size() + adding > batch_files_) break;
     for (size_t i = 0; i < adding; ++i) files_.insert(add[i]);
-    const uint64_t count = std::min(chunk_, numel - offset_);
+    // Chunks start at block boundaries of both sides (block sizes are 32 or
+    // 256: the larger is a multiple of the smaller), so a backend decodes
+    // whole blocks; the engine's 1 Mi already is a multiple.
+    const uint64_t block = std::max(dtype_block_elems(p.a->dtype), dtype_block_elems(p.b->dtype));
+    const uint64_t chunk = (chunk_ + block - 1) / block * block;
+    const uint64_t count = std::min(chunk, numel - offset_);
     batch.tasks.push_back({p.a, p.b, offset_, count, p.atol, p.rtol, p.one_sided});
     batch.pair_of_task.push_back(pair_);
     elems += count;

@@ -12,6 +12,7 @@
 namespace weightdiff::engine {
 
 inline constexpr uint64_t kChunkElements = uint64_t{1} << 20;
+static_assert(kChunkElements % 256 == 0, "chunks start at block boundaries of every block type");
 
 struct PlannedPair {
   const TensorRef* a;

@@ -13,18 +13,23 @@ GgmlType plain(uint32_t id, const char* name, uint32_t bytes, DType t) {
 GgmlType block(uint32_t id, const char* name, uint32_t elems, uint32_t bytes) {
   return GgmlType{id, name, elems, bytes, std::nullopt};
 }
+// A block type we decode (backend/quant_blocks.hpp): its geometry is the
+// dtype's too (gguf_test checks that they agree).
+GgmlType quant(uint32_t id, const char* name, uint32_t elems, uint32_t bytes, DType t) {
+  return GgmlType{id, name, elems, bytes, t};
+}
 
 // Sorted by id; the gaps are ids ggml removed.
 const std::array<GgmlType, 34>& table() {
   using D = DType;
   static const std::array<GgmlType, 34> t = {
       plain(0, "f32", 4, D::f32),        plain(1, "f16", 2, D::f16),
-      block(2, "q4_0", 32, 18),          block(3, "q4_1", 32, 20),
-      block(6, "q5_0", 32, 22),          block(7, "q5_1", 32, 24),
-      block(8, "q8_0", 32, 34),          block(9, "q8_1", 32, 36),
-      block(10, "q2_K", kQK, 84),        block(11, "q3_K", kQK, 110),
-      block(12, "q4_K", kQK, 144),       block(13, "q5_K", kQK, 176),
-      block(14, "q6_K", kQK, 210),       block(15, "q8_K", kQK, 292),
+      quant(2, "q4_0", 32, 18, D::q4_0),          quant(3, "q4_1", 32, 20, D::q4_1),
+      quant(6, "q5_0", 32, 22, D::q5_0),          quant(7, "q5_1", 32, 24, D::q5_1),
+      quant(8, "q8_0", 32, 34, D::q8_0),          block(9, "q8_1", 32, 36),
+      quant(10, "q2_K", kQK, 84, D::q2_K),        quant(11, "q3_K", kQK, 110, D::q3_K),
+      quant(12, "q4_K", kQK, 144, D::q4_K),       quant(13, "q5_K", kQK, 176, D::q5_K),
+      quant(14, "q6_K", kQK, 210, D::q6_K),       block(15, "q8_K", kQK, 292),
       block(16, "iq2_xxs", kQK, 66),     block(17, "iq2_xs", kQK, 74),
       block(18, "iq3_xxs", kQK, 98),     block(19, "iq1_s", kQK, 50),
       block(20, "iq4_nl", 32, 18),       block(21, "iq3_s", kQK, 110),

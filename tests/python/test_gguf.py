@@ -2,9 +2,9 @@
 
 Every plain dtype is compared against the safetensors of the same arrays
 (written by the safetensors package), shapes are row-major, the metadata is
-reported, quantized tensors (bytes from gguf.quants.quantize, or the
-writer's raw bytes for the K types it cannot quantize) are listed as
-unsupported_dtype with their ggml name, versions 2 and 3 read alike, and
+reported, the quantized types weightdiff decodes are compared (their values:
+test_gguf_quant.py) and the others (IQ*, ...) listed as unsupported_dtype
+with their ggml name, versions 2 and 3 read alike, and
 the format is found by content and in a folder. The malformed corpus is in
 test_gguf_bad.py.
 """
@@ -178,19 +178,20 @@ def test_metadata_differences_are_listed_not_decisive(wd_bin, tmp_path):
 
 def quantized_fixture(rng):
     """(name, type, uint8 blocks): Q8_0 and Q4_0 from gguf.quants.quantize; the
-    K types from random bytes (gguf.quants cannot quantize them; their bytes
-    are listed, not decoded)."""
+    K types and IQ4_NL from random bytes (gguf.quants cannot quantize them).
+    Their values are checked in test_gguf_quant.py; here, how they are listed."""
     w8 = rng.standard_normal((4, 64)).astype(np.float32)
     w4 = rng.standard_normal((3, 96)).astype(np.float32)
     out = [("blk.0.attn_q.weight", QT.Q8_0, quants.quantize(w8, QT.Q8_0)),
            ("blk.0.attn_k.weight", QT.Q4_0, quants.quantize(w4, QT.Q4_0))]
-    for name, qt, rows in (("blk.0.ffn_up.weight", QT.Q4_K, 2), ("blk.0.ffn_down.weight", QT.Q6_K, 3)):
+    for name, qt, rows in (("blk.0.ffn_up.weight", QT.Q4_K, 2), ("blk.0.ffn_down.weight", QT.Q6_K, 3),
+                           ("blk.0.attn_v.weight", QT.IQ4_NL, 2)):
         _, type_bytes = gguf.GGML_QUANT_SIZES[qt]
         out.append((name, qt, rng.integers(1, 255, size=(rows, type_bytes), dtype=np.uint8)))
     return out
 
 
-def test_quantized_tensors_are_listed_as_unsupported(wd_bin, tmp_path):
+def test_quantized_tensors_are_compared_and_others_unsupported(wd_bin, tmp_path):
     rng = np.random.default_rng(zlib.crc32(b"gguf-quant"))
     q = quantized_fixture(rng)
     plain = {"token_embd.weight": rng.standard_normal((8, 4)).astype(np.float32)}
@@ -198,18 +199,20 @@ def test_quantized_tensors_are_listed_as_unsupported(wd_bin, tmp_path):
     r = report_of(wd_bin, tmp_path, "m.gguf", "m.gguf", 0)  # unsupported never decides
     got = {t["name"]: t for t in r["tensors"]}
     expect = {"blk.0.attn_q.weight": ("q8_0", [4, 64]), "blk.0.attn_k.weight": ("q4_0", [3, 96]),
-              "blk.0.ffn_up.weight": ("q4_K", [2, 256]), "blk.0.ffn_down.weight": ("q6_K", [3, 256])}
+              "blk.0.ffn_up.weight": ("q4_K", [2, 256]), "blk.0.ffn_down.weight": ("q6_K", [3, 256]),
+              "blk.0.attn_v.weight": ("iq4_nl", [2, 32])}
     for name, (dt, shape) in expect.items():
         t = got[name]
-        assert t["status"] == "unsupported_dtype" and t["dtype_a"] == dt == t["dtype_b"], t
+        want = "unsupported_dtype" if dt == "iq4_nl" else "identical"
+        assert t["status"] == want and t["dtype_a"] == dt == t["dtype_b"], t
         assert t["shape_a"] == shape, t
     assert got["token_embd.weight"]["status"] == "identical"
-    assert r["summary"]["unsupported_dtype"] == 4 and r["summary"]["compared"] == 1
+    assert r["summary"]["unsupported_dtype"] == 1 and r["summary"]["compared"] == 5
     # The quantized bytes count in the model's size, as the writer laid them out.
     assert r["a"]["bytes"] == plain["token_embd.weight"].nbytes + sum(b.nbytes for _, _, b in q)
     # And the table says so too.
     proc = run_wd(wd_bin, "m.gguf", "m.gguf", "--backend", "cpu", cwd=tmp_path)
-    assert proc.returncode == 0 and "q4_K" in proc.stdout, proc.stdout
+    assert proc.returncode == 0 and "iq4_nl" in proc.stdout, proc.stdout
 
 
 def test_custom_alignment_and_tensor_order(wd_bin, tmp_path):

@@ -139,6 +139,58 @@ TEST_P(Conformance, SizesAroundLaneBlockTileAndChunkBoundaries) {
       check_pair(ta, tb, n, 1 << 20, seed += 2);
 }
 
+// ggml's block types: random blocks whose f16 scales are now and then 0,
+// -0, subnormal, NaN or ±Inf (NaN and Inf propagate as in ggml: Inf * 0 is
+// NaN), decoded by the test's own reference (reference_quant.cpp). Each
+// against a tied copy of itself, f32 and bf16, in tile-sized chunks (block
+// boundaries, as the engine cuts them) and in chunks starting at odd
+// elements (partial blocks at both ends: the backends take any start).
+TEST_P(Conformance, BlockQuantizedTypes) {
+  uint64_t seed = 30000;
+  for (DType tq : wdtest::kBlockTypes) {
+    SCOPED_TRACE(std::string(dtype_name(tq)));
+    const MemTensor q = wdtest::random_block_tensor(tq, 3 * 8192 + 512, seed += 3);
+    const MemTensor tied = wdtest::random_block_tensor(tq, q.ref.numel, seed + 1, &q);
+    const MemTensor f = wdtest::random_tensor(DType::f32, q.ref.numel, seed + 2, &q);
+    const MemTensor h = wdtest::random_tensor(DType::bf16, q.ref.numel, seed + 3, &q);
+    EXPECT_GT(q.ref.nbytes, 0u);
+    check(q, tied, 8192);
+    check(f, q, 1 << 20);
+    check(q, h, 8192);
+    check(q, tied, 8195);
+  }
+}
+
+// Every pair of block types, and block types against each element dtype.
+TEST_P(Conformance, EveryBlockTypePair) {
+  uint64_t seed = 40000;
+  for (DType ta : wdtest::kBlockTypes)
+    for (DType tb : wdtest::kBlockTypes) {
+      SCOPED_TRACE(std::string(dtype_name(ta)) + " vs " + std::string(dtype_name(tb)));
+      const MemTensor a = wdtest::random_block_tensor(ta, 2 * 256 + 32, seed += 2);
+      const MemTensor b = wdtest::random_block_tensor(tb, a.ref.numel, seed + 1, &a);
+      check(a, b, 256);
+    }
+  for (DType tq : wdtest::kBlockTypes)
+    for (DType te : kAll) {
+      SCOPED_TRACE(std::string(dtype_name(tq)) + " vs " + std::string(dtype_name(te)));
+      const MemTensor q = wdtest::random_block_tensor(tq, 1024, seed += 2);
+      check(q, wdtest::random_tensor(te, q.ref.numel, seed + 1, &q), 512);
+    }
+}
+
+// Sizes around the block, group, tile and chunk boundaries: a tensor
+// ending on, before and after each (the last block partly used).
+TEST_P(Conformance, BlockTypesAroundTileAndChunkBoundaries) {
+  uint64_t seed = 50000;
+  for (uint64_t n : {1, 31, 32, 33, 255, 256, 257, 8192 - 256, 8192, 8192 + 8, 8192 + 256, (1 << 20) + 256})
+    for (DType tq : {DType::q4_0, DType::q5_1, DType::q3_K, DType::q6_K}) {
+      SCOPED_TRACE(std::string(dtype_name(tq)) + ", n=" + std::to_string(n));
+      const MemTensor q = wdtest::random_block_tensor(tq, n, seed += 2);
+      check(q, wdtest::random_tensor(DType::f16, n, seed + 1, &q), 1 << 20);
+    }
+}
+
 TEST_P(Conformance, NarrowAndWideHistogramRanges) {
   check_pair(DType::f32, DType::bf16, 20000, 1 << 20, 77, HistRange{-3, 2});
   check_pair(DType::f64, DType::f32, 20000, 1 << 20, 79, HistRange{-1021, 1023});
@@ -180,11 +232,15 @@ TEST_P(Conformance, OneSidedTasksGiveTheValueStatistics) {
 TEST_P(Conformance, ATaskDoesNotDependOnItsBatch) {
   std::vector<MemTensor> as, bs;
   for (int i = 0; i < 60; ++i)
-    as.push_back(wdtest::random_tensor(kAll[i % kDTypeCount], 1 + 37 * static_cast<uint64_t>(i % 50), 10000 + i));
+    as.push_back(wdtest::random_tensor(kAll[i % std::size(kAll)], 1 + 37 * static_cast<uint64_t>(i % 50), 10000 + i));
   for (int i = 0; i < 60; ++i)
-    bs.push_back(wdtest::random_tensor(kAll[(i * 7) % kDTypeCount], as[i].ref.numel, 20000 + i, &as[i]));
+    bs.push_back(wdtest::random_tensor(kAll[(i * 7) % std::size(kAll)], as[i].ref.numel, 20000 + i, &as[i]));
+  for (int k = 0; k < 10; ++k) {  // and the block types, against each other
+    as.push_back(wdtest::random_block_tensor(wdtest::kBlockTypes[k], 32 + 300 * static_cast<uint64_t>(k), 30000 + k));
+    bs.push_back(wdtest::random_block_tensor(wdtest::kBlockTypes[(k * 3) % 10], as.back().ref.numel, 31000 + k));
+  }
   std::vector<backend::ChunkTask> tasks;
-  for (int i = 0; i < 60; ++i)
+  for (int i = 0; i < 70; ++i)
     for (const auto& t : wdtest::chunk_tasks(as[i], bs[i], 1 << 20)) tasks.push_back(t);
   const HistRange hist;
   const auto together = run(tasks, hist);

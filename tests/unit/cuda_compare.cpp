@@ -12,11 +12,33 @@
 #include <stdexcept>
 
 #include "encode.hpp"
+#include "reference_quant.hpp"
 #include "io/mapped_file.hpp"
 
 namespace wdtest {
 
 using weightdiff::DType;
+
+namespace {
+
+// A 1-D tensor over a copy of `bytes` in memory, with its decoded values.
+MemTensor mem_tensor(DType t, const std::vector<uint8_t>& bytes, std::vector<double> values,
+                     const std::string& name) {
+  MemTensor m;
+  const uint64_t n = values.size();
+  m.values = std::move(values);
+  std::vector<std::byte> raw(bytes.size());
+  std::memcpy(raw.data(), bytes.data(), bytes.size());
+  m.ref.name = name;
+  m.ref.dtype = t;
+  m.ref.shape = {n};
+  m.ref.numel = n;
+  m.ref.nbytes = bytes.size();
+  m.ref.storage = weightdiff::MappedFile::from_bytes(std::move(raw), name);
+  return m;
+}
+
+}  // namespace
 
 MemTensor random_tensor(DType t, uint64_t n, uint64_t seed, const MemTensor* like,
                         const std::string& name) {
@@ -45,17 +67,19 @@ MemTensor random_tensor(DType t, uint64_t n, uint64_t seed, const MemTensor* lik
     v[i] = x;
   }
   const std::vector<uint8_t> bytes = encode_values(t, v);
-  MemTensor m;
-  m.values = decode_values(t, bytes, n);
-  std::vector<std::byte> raw(bytes.size());
-  std::memcpy(raw.data(), bytes.data(), bytes.size());
-  m.ref.name = name;
-  m.ref.dtype = t;
-  m.ref.shape = {n};
-  m.ref.numel = n;
-  m.ref.nbytes = bytes.size();
-  m.ref.storage = weightdiff::MappedFile::from_bytes(std::move(raw), name);
-  return m;
+  return mem_tensor(t, bytes, decode_values(t, bytes, n), name);
+}
+
+MemTensor random_block_tensor(DType t, uint64_t n, uint64_t seed, const MemTensor* like,
+                              const std::string& name) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> like_bytes;
+  if (like && like->ref.dtype == t && like->ref.nbytes > 0) {
+    const auto* p = reinterpret_cast<const uint8_t*>(like->ref.data());
+    like_bytes.assign(p, p + like->ref.nbytes);
+  }
+  const std::vector<uint8_t> bytes = random_blocks(t, n, rng, like_bytes.empty() ? nullptr : &like_bytes);
+  return mem_tensor(t, bytes, reference_dequantize(t, bytes, n), name);
 }
 
 std::vector<weightdiff::backend::ChunkTask> chunk_tasks(const MemTensor& a, const MemTensor& b,

@@ -25,7 +25,12 @@ inline constexpr weightdiff::DType kAll[] = {
     weightdiff::DType::u64,     weightdiff::DType::u32,        weightdiff::DType::u16,
     weightdiff::DType::u8,      weightdiff::DType::boolean,    weightdiff::DType::i4,
     weightdiff::DType::u4};
-static_assert(std::size(kAll) == weightdiff::kDTypeCount);
+// ggml's block-quantized types: random blocks (random_block_tensor).
+inline constexpr weightdiff::DType kBlockTypes[] = {
+    weightdiff::DType::q4_0, weightdiff::DType::q4_1, weightdiff::DType::q5_0, weightdiff::DType::q5_1,
+    weightdiff::DType::q8_0, weightdiff::DType::q2_K, weightdiff::DType::q3_K, weightdiff::DType::q4_K,
+    weightdiff::DType::q5_K, weightdiff::DType::q6_K};
+static_assert(std::size(kAll) + std::size(kBlockTypes) == weightdiff::kDTypeCount);
 
 // A tensor held in memory (MappedFile::from_bytes), with its decoded values.
 struct MemTensor {
@@ -38,6 +43,12 @@ struct MemTensor {
 // ±0, and for float types NaN, ±Inf, huge and tiny magnitudes.
 MemTensor random_tensor(weightdiff::DType t, uint64_t n, uint64_t seed,
                         const MemTensor* like = nullptr, const std::string& name = "t");
+
+// n elements of the block type t: random blocks (reference_quant.hpp) with
+// NaN/Inf/0/subnormal scales now and then, decoded by the test's own
+// reference decoder. `like` of the same type: some blocks copied (ties).
+MemTensor random_block_tensor(weightdiff::DType t, uint64_t n, uint64_t seed,
+                              const MemTensor* like = nullptr, const std::string& name = "t");
 
 // Chunk tasks over the pair, `chunk` elements each (the last one shorter).
 std::vector<weightdiff::backend::ChunkTask> chunk_tasks(const MemTensor& a, const MemTensor& b,

@@ -104,13 +104,16 @@ TEST(CudaHist, SlotsFollowTheBinaryExponentBins) {
 TEST(CudaEmulation, ResultsDoNotDependOnHowTasksArePacked) {
   std::vector<MemTensor> as, bs;
   for (int i = 0; i < 40; ++i) {
-    const DType t = kAll[i % kDTypeCount];
+    const DType t = kAll[i % std::size(kAll)];
     as.push_back(wdtest::random_tensor(t, 100 + 997 * static_cast<uint64_t>(i % 7), 900 + i));
   }
-  for (int i = 0; i < 40; ++i)
+  // The block types too (chunks of 3001: block phases of every kind).
+  for (int k = 0; k < 10; ++k)
+    as.push_back(wdtest::random_block_tensor(wdtest::kBlockTypes[k], 700 + 1531 * static_cast<uint64_t>(k), 950 + k));
+  for (int i = 0; i < 50; ++i)
     bs.push_back(wdtest::random_tensor(DType::bf16, as[i].ref.numel, 2000 + i, &as[i]));
   std::vector<backend::ChunkTask> tasks;
-  for (int i = 0; i < 40; ++i)
+  for (int i = 0; i < 50; ++i)
     for (const auto& t : wdtest::chunk_tasks(as[i], bs[i], 3001)) tasks.push_back(t);
   const HistRange hist;
   const auto packed = emulated_stats(tasks, hist);

@@ -13,7 +13,9 @@ using weightdiff::DType;
 TEST(DType, NamesAreTheSpecsAndRoundTrip) {
   const std::vector<std::string> spec{"f64", "f32", "f16", "bf16", "f8e4m3fn", "f8e4m3fnuz",
                                       "f8e5m2", "f8e5m2fnuz", "i64", "i32", "i16", "i8",
-                                      "u64", "u32", "u16", "u8", "bool", "i4", "u4"};
+                                      "u64", "u32", "u16", "u8", "bool", "i4", "u4",
+                                      "q4_0", "q4_1", "q5_0", "q5_1", "q8_0",
+                                      "q2_K", "q3_K", "q4_K", "q5_K", "q6_K"};
   ASSERT_EQ(spec.size(), static_cast<size_t>(weightdiff::kDTypeCount));
   std::set<std::string> seen;
   for (int i = 0; i < weightdiff::kDTypeCount; ++i) {

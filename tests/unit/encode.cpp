@@ -220,6 +220,7 @@ std::vector<double> decode_values(DType t, const std::vector<uint8_t>& bytes, ui
         v = (t == DType::i4 && nib >= 8) ? nib - 16 : nib;
         break;
       }
+      default: throw std::invalid_argument("decode_values: block types are reference_quant's");
     }
     out[i] = v;
   }

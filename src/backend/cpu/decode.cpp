@@ -1,11 +1,13 @@
 // The CPU decoder: Highway vector loops for the bulk of each block
 // (decode_simd), and for the rest the one per-element definition both
-// backends share (backend/element.hpp), fp8 through a 256-entry table of it.
+// backends share (backend/element.hpp), fp8 through a 256-entry table of it,
+// ggml's block types a block at a time (backend/quant_blocks.hpp).
 #include "backend/cpu/decode.hpp"
 
 #include "backend/cpu/decode_simd.hpp"
 #include "backend/element.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -49,6 +51,33 @@ void load_convert(const std::byte* base, uint64_t first, size_t count, double* o
   load_map<T>(base, first, count, out, [](T v) { return static_cast<double>(v); });
 }
 
+// Block-type elements [first, first + count): whole blocks a block at a
+// time through the shared definition (the switch on the type outside the
+// loop), partial blocks at either end element by element.
+template <DType T>
+void decode_blocks(const std::byte* base, uint64_t first, size_t count, double* out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(base);
+  const uint64_t be = backend::block_elems(T), bb = backend::block_bytes(T);
+  uint64_t e = first;
+  const uint64_t end = first + count;
+  while (e < end) {
+    const uint8_t* blk = p + e / be * bb;
+    const int j0 = static_cast<int>(e % be);
+    const int j1 = static_cast<int>(std::min<uint64_t>(be, j0 + (end - e)));
+    for (int j = j0; j < j1; ++j) *out++ = backend::quant_value_t<T>(blk, j);
+    e += static_cast<uint64_t>(j1 - j0);
+  }
+}
+
+struct DecodeBlocksOp {
+  const std::byte* base;
+  uint64_t first;
+  size_t count;
+  double* out;
+  template <DType T>
+  void run() { decode_blocks<T>(base, first, count, out); }
+};
+
 }  // namespace
 
 double f16_to_f64(uint16_t bits) noexcept { return backend::f16_value(bits); }
@@ -58,6 +87,10 @@ double bf16_to_f64(uint16_t bits) noexcept { return backend::bf16_value(bits); }
 double f8_to_f64(DType type, uint8_t bits) noexcept { return f8_table(type)[bits]; }
 
 void decode_to_f64(DType type, const std::byte* base, uint64_t first, size_t count, double* out) {
+  if (backend::is_block_type(type)) {
+    DecodeBlocksOp op{base, first, count, out};
+    return backend::with_block_type(type, op);
+  }
   if (dtype_bits(type) >= 8) {
     const size_t done = decode_simd(type, base + first * (dtype_bits(type) / 8), count, out);
     first += done, count -= done, out += done;
@@ -92,6 +125,7 @@ void decode_to_f64(DType type, const std::byte* base, uint64_t first, size_t cou
         out[i] = backend::value_of(type, backend::load_elem_bits(type, p, first + i));
       return;
     }
+    default: return;  // block types: above
   }
 }
 
