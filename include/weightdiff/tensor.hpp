@@ -31,6 +31,9 @@ struct TensorRef {
 
   // The bytes of element 0: valid while `storage` is pinned.
   const std::byte* data() const noexcept;
+  // The dtype as reports name it: SPEC §5's name, or the format's own name
+  // for an unsupported one.
+  std::string dtype_label() const;
 };
 
 // "4096x4096"; "" for a scalar.

@@ -7,6 +7,10 @@ const std::byte* TensorRef::data() const noexcept {
   return storage ? storage->data() + offset : nullptr;
 }
 
+std::string TensorRef::dtype_label() const {
+  return unsupported_dtype.empty() ? std::string(dtype_name(dtype)) : unsupported_dtype;
+}
+
 std::string shape_string(const std::vector<uint64_t>& shape) {
   std::string s;
   for (size_t i = 0; i < shape.size(); ++i) {

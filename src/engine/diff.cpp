@@ -47,10 +47,6 @@ unsigned default_thread_count() {
 
 namespace {
 
-std::string dtype_label(const TensorRef& t) {
-  return t.unsupported_dtype.empty() ? std::string(dtype_name(t.dtype)) : t.unsupported_dtype;
-}
-
 Tolerance pair_tolerance(const TensorRef& a, const TensorRef& b, const DiffOptions& opt) {
   const Tolerance ta = default_tolerance(a.dtype), tb = default_tolerance(b.dtype);
   return {opt.atol.value_or(std::max(ta.atol, tb.atol)),
@@ -62,8 +58,8 @@ TensorDiff describe(const match::Entry& e) {
   d.name = e.name;
   d.name_b = e.name_b;
   d.matched_as = e.matched_as;
-  if (e.a) d.dtype_a = dtype_label(*e.a), d.shape_a = e.a->shape;
-  if (e.b) d.dtype_b = dtype_label(*e.b), d.shape_b = e.b->shape;
+  if (e.a) d.dtype_a = e.a->dtype_label(), d.shape_a = e.a->shape;
+  if (e.b) d.dtype_b = e.b->dtype_label(), d.shape_b = e.b->shape;
   if (!e.b) d.status = Status::only_in_a;
   if (!e.a) d.status = Status::only_in_b;
   if (e.a && e.b) {

@@ -90,7 +90,7 @@ InspectResult inspect_model(const Model& model, const InspectOptions& opt) {
   for (const TensorRef* t : selected) {
     InspectTensor it;
     it.name = t->name;
-    it.dtype = t->unsupported_dtype.empty() ? std::string(dtype_name(t->dtype)) : t->unsupported_dtype;
+    it.dtype = t->dtype_label();
     it.shape = t->shape;
     it.numel = t->numel;
     it.bytes = t->nbytes;

@@ -7,7 +7,6 @@
 #include "report/csv_text.hpp"
 #include "report/json_values.hpp"
 #include "weightdiff/inspect_report.hpp"
-#include "weightdiff/version.hpp"
 
 namespace weightdiff {
 namespace {
@@ -62,13 +61,8 @@ std::vector<Field> inspect_tensor_fields(const InspectTensor& t) {
 void write_inspect_json(std::ostream& out, const InspectReportContext& ctx) {
   const InspectResult& r = *ctx.result;
   const InspectSettings& o = r.settings;
-  Json j;
-  j["schema_version"] = 1;
-  j["tool"] = "weightdiff";
-  j["version"] = kVersion;
-  j["command"] = "inspect";  // an extra field: tells this report from a diff's
-  j["a"] = report::model_json(*ctx.model);
-  j["backend"] = Json{{"name", r.backend}, {"devices", r.devices}, {"threads", r.threads}};
+  // `command`: an extra field that tells this report from a diff's.
+  Json j = report::report_head("inspect", *ctx.model, nullptr, r.backend, r.devices, r.threads);
   j["options"] = Json{{"include", o.include}, {"exclude", o.exclude},
                       {"hist_range", {o.hist.lo, o.hist.hi}}};
   j["summary"] = summary_json(r.summary);

@@ -3,7 +3,6 @@
 // Extra fields: options.structure_only, and metadata_diffs (after summary).
 #include "report/json_values.hpp"
 #include "weightdiff/report.hpp"
-#include "weightdiff/version.hpp"
 
 namespace weightdiff {
 namespace {
@@ -26,13 +25,7 @@ Json optional_string(const std::optional<std::string>& v) { return v ? Json(*v) 
 void write_json(std::ostream& out, const ReportContext& ctx) {
   const DiffResult& r = *ctx.result;
   const DiffSettings& o = r.settings;
-  Json j;
-  j["schema_version"] = 1;
-  j["tool"] = "weightdiff";
-  j["version"] = kVersion;
-  j["a"] = model_json(*ctx.a);
-  j["b"] = model_json(*ctx.b);
-  j["backend"] = Json{{"name", r.backend}, {"devices", r.devices}, {"threads", r.threads}};
+  Json j = report::report_head(nullptr, *ctx.a, ctx.b, r.backend, r.devices, r.threads);
   Json map = Json::array();
   for (const auto& m : o.map) map.push_back(m.pattern + "=" + m.replacement);
   j["options"] = Json{{"atol", json_number(o.atol)},

@@ -1,6 +1,7 @@
 #include "report/json_values.hpp"
 
 #include "report/number_text.hpp"
+#include "weightdiff/version.hpp"
 
 namespace weightdiff::report {
 
@@ -35,5 +36,18 @@ Json value_hist_json(const ValueHistogram& h, const HistRange& r) {
 }
 
 std::string json_dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+Json report_head(const char* command, const Model& a, const Model* b, const std::string& backend,
+                 const std::vector<std::string>& devices, unsigned threads) {
+  Json j;
+  j["schema_version"] = 1;
+  j["tool"] = "weightdiff";
+  j["version"] = kVersion;
+  if (command) j["command"] = command;
+  j["a"] = model_json(a);
+  if (b) j["b"] = model_json(*b);
+  j["backend"] = Json{{"name", backend}, {"devices", devices}, {"threads", threads}};
+  return j;
+}
 
 }  // namespace weightdiff::report

@@ -24,6 +24,11 @@ Json json_value(const FieldValue& v);
 
 // SPEC §5's `a`/`b` object: path, format, tensors, bytes, metadata.
 Json model_json(const Model& m);
+
+// The top of every report: schema_version, tool, version, then `command`
+// when given (inspect), `a`, `b` when given, backend. Field order as SPEC §5.
+Json report_head(const char* command, const Model& a, const Model* b, const std::string& backend,
+                 const std::vector<std::string>& devices, unsigned threads);
 // SPEC §4's value histogram: lo, hi, zero, under, over, pos, neg.
 Json value_hist_json(const ValueHistogram& h, const HistRange& r);
 
