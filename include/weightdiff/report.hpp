@@ -28,7 +28,7 @@ void write_csv(std::ostream& out, const ReportContext& ctx);
 void write_html(std::ostream& out, const ReportContext& ctx);
 
 struct TableOptions {
-  size_t top = 20;  // 0 = all
+  size_t top = 20;  // rows of compared tensors, and lines of structural differences; 0 = all
   std::string sort = "rel_l2";
   bool color = false;
 };

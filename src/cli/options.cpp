@@ -37,7 +37,7 @@ void add_shared_options(CLI::App& app, SharedArgs& args) {
   app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));
   app.add_option("--json", args.json, "write the JSON report to PATH ('-' = stdout)");
   app.add_option("--csv", args.csv, "write the CSV report to PATH ('-' = stdout)");
-  app.add_option("--top", args.top, "rows in the terminal table (0 = all)");
+  app.add_option("--top", args.top, "rows in the terminal table, and structural lines (0 = all)");
   // Repeatable options take one value per occurrence: `--include X A B`
   // must leave A and B to the positionals (CLI11 would otherwise take them).
   app.add_option("--include", args.include, "keep tensors whose name matches REGEX")

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/excerpt.hpp"
 #include "formats/gguf.hpp"
 #include "formats/hf_folder.hpp"
 #include "formats/limits.hpp"
@@ -55,10 +56,10 @@ Model open_file(const std::string& path) {
   throw Error(Errc::unsupported, "not a recognized model format (expected safetensors, ONNX or GGUF)", path);
 }
 
-// A folder without safetensors that holds exactly one *.onnx or *.gguf, not
-// both (an export folder: model.onnx beside its external data; a download
-// folder with one GGUF) stands for that model.
-std::optional<std::string> lone_model_in(const std::string& dir) {
+// The *.onnx and *.gguf files of a folder that holds no safetensors (an
+// export folder: model.onnx beside its external data; a download folder
+// with one GGUF), sorted; nullopt when it holds safetensors.
+std::optional<std::vector<std::string>> single_file_models_in(const std::string& dir) {
   std::vector<std::string> models;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -66,15 +67,29 @@ std::optional<std::string> lone_model_in(const std::string& dir) {
     if (name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json")) return std::nullopt;
     if (name.ends_with(".onnx") || name.ends_with(".gguf")) models.push_back(name);
   }
-  if (ec || models.size() != 1) return std::nullopt;
-  return (fs::path(dir) / models.front()).string();
+  std::sort(models.begin(), models.end());
+  return models;
 }
 
+// A folder with exactly one of them stands for that model; with several,
+// which one is meant is the user's call: name them.
 Model open_directory(const std::string& dir) {
-  if (const auto lone = lone_model_in(dir)) {
-    Model m = open_file(*lone);
-    m.path = dir;
-    return m;
+  if (const auto models = single_file_models_in(dir)) {
+    if (models->size() == 1) {
+      Model m = open_file((fs::path(dir) / models->front()).string());
+      m.path = dir;
+      return m;
+    }
+    if (models->size() > 1) {
+      std::string msg = "folder holds " + std::to_string(models->size()) + " model files (";
+      for (size_t i = 0; i < models->size() && i < 4; ++i) {
+        if (i) msg += ", ";
+        msg += core::excerpt((*models)[i]);
+      }
+      if (models->size() > 4) msg += ", ...";
+      msg += "): pass one of them instead of the folder";
+      throw Error(Errc::unsupported, msg, dir);
+    }
   }
   return formats::open_safetensors_folder(dir);
 }

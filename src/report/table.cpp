@@ -133,9 +133,13 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
   }
   if (shown < rows.size()) out << "… " << rows.size() - shown << " more (--top 0 shows all)\n";
 
-  // Structural differences.
+  // Structural differences: at most --top of them too (a checkpoint with a
+  // renamed prefix has hundreds), then how many more.
+  size_t structural = 0, structural_shown = 0;
   for (const auto& t : r.tensors) {
     if (is_compared(t.status) || t.status == Status::matched) continue;
+    if (opt.top != 0 && structural++ >= opt.top) continue;
+    ++structural_shown;
     out << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset << "  "
         << printable(t.name);
     if (t.status == Status::only_in_b && t.name_b != t.name) out << " (B: " << printable(t.name_b) << ")";
@@ -146,6 +150,8 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
       out << "  " << printable(t.dtype_a) << " / " << printable(t.dtype_b);
     out << '\n';
   }
+  if (opt.top != 0 && structural > structural_shown)
+    out << "… " << structural - structural_shown << " more structural differences (--top 0 shows all)\n";
   for (const auto& m : r.metadata_diffs)
     out << "metadata  " << printable(m.key) << "  A " << metadata_value(m.a) << "  B "
         << metadata_value(m.b) << '\n';

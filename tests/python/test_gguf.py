@@ -242,8 +242,8 @@ def test_detected_by_content_and_in_a_folder(wd_bin, tmp_path):
     proc = run_wd(wd_bin, "dl", "m.safetensors", "--backend", "cpu", cwd=tmp_path)
     assert_clean_failure(proc, "dl")
     assert last_stderr_line(proc) == (
-        "weightdiff: error: dl: folder holds no *.safetensors.index.json, *.safetensors or "
-        "single *.onnx or *.gguf file")
+        "weightdiff: error: dl: folder holds 2 model files (model-f16.gguf, model-q8.gguf): "
+        "pass one of them instead of the folder")
 
 
 def test_gguf_magic_under_another_name_is_not_safetensors(wd_bin, tmp_path):
