@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "emulated_backend.hpp"
+
 #include "backend/hybrid_backend.hpp"
 #include "backend/registry.hpp"
 #include "emulate.hpp"
@@ -27,6 +29,7 @@ struct HostSlot {
 
 class EmulatedCudaBackend final : public backend::Backend {
  public:
+  explicit EmulatedCudaBackend(const StagingLimits& limits) : limits_(limits) {}
   std::string name() const override { return "cuda-emulation"; }
   unsigned threads() const override { return 1; }
 
@@ -34,7 +37,7 @@ class EmulatedCudaBackend final : public backend::Backend {
               std::span<Partial> out, std::span<uint64_t> slots) override {
     const HistLayout h = hist_layout(hist);
     const size_t H = h.total();
-    for (const LaunchGroup& g : plan_launches(tasks, StagingLimits{})) {
+    for (const LaunchGroup& g : plan_launches(tasks, limits_)) {
       if (cancelled()) return;
       HostSlot slot(g.bytes);
       write_metadata(g, slot.mem.get());
@@ -52,11 +55,14 @@ class EmulatedCudaBackend final : public backend::Backend {
       }
     }
   }
+
+ private:
+  StagingLimits limits_;
 };
 
 std::unique_ptr<backend::Backend> make_emulated(const std::vector<int>&, unsigned, bool,
                                                 std::string*) {
-  return std::make_unique<EmulatedCudaBackend>();
+  return make_emulated_cuda_backend();
 }
 
 // The hybrid backend with the emulation as its GPU worker: how the tests run
@@ -64,7 +70,7 @@ std::unique_ptr<backend::Backend> make_emulated(const std::vector<int>&, unsigne
 std::unique_ptr<backend::Backend> make_hybrid_emulated(const std::vector<int>&, unsigned threads,
                                                        bool, std::string*) {
   std::vector<backend::HybridWorker> workers;
-  workers.push_back({std::make_unique<EmulatedCudaBackend>(), 1.0});
+  workers.push_back({make_emulated_cuda_backend(), 1.0});
   workers.push_back({backend::make_cpu_backend(threads), 1.0});
   return backend::make_hybrid_backend(std::move(workers));
 }
@@ -76,4 +82,9 @@ std::unique_ptr<backend::Backend> make_hybrid_emulated(const std::vector<int>&, 
      backend::register_backend({"hybrid-emulation", &make_hybrid_emulated, false}), true);
 
 }  // namespace
+
+std::unique_ptr<backend::Backend> make_emulated_cuda_backend(const StagingLimits& limits) {
+  return std::make_unique<EmulatedCudaBackend>(limits);
+}
+
 }  // namespace weightdiff::cuda

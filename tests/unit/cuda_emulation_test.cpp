@@ -17,6 +17,7 @@
 #include "cuda_compare.hpp"
 #include "io/mapped_file.hpp"
 #include "kernels/emulate.hpp"
+#include "kernels/emulated_backend.hpp"
 #include "test_files.hpp"
 
 namespace weightdiff::cuda {
@@ -24,27 +25,12 @@ namespace {
 
 using wdtest::MemTensor;
 
-// A 64-byte aligned staging slot, as cudaHostAlloc gives.
-struct Slot {
-  explicit Slot(uint64_t bytes)
-      : mem(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)), &std::free) {}
-  std::unique_ptr<uint8_t, decltype(&std::free)> mem;
-};
-
-// The CUDA path on the host: plan, fill each slot, emulate its launch.
+// The CUDA path on the host, packed into launches as `limits` allow: the
+// registered emulation's code (kernels/emulated_backend.cpp).
 std::vector<PairStats> emulated_stats(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
                                       StagingLimits limits = {}) {
-  const HistLayout h = hist_layout(hist);
-  std::vector<PairStats> out;
-  for (const LaunchGroup& g : plan_launches(tasks, limits)) {
-    EXPECT_LE(g.bytes, limits.slot_bytes);
-    Slot slot(g.bytes);
-    write_metadata(g, slot.mem.get());
-    for (const CopyOp& op : g.copies) copy_bytes(op, slot.mem.get(), 0, op.bytes);
-    const LaunchResults r = emulate_launch(slot.mem.get(), g, h);
-    for (size_t k = 0; k < g.tasks.size(); ++k)
-      out.push_back(pair_stats_of(r.partials[k], r.hist.data() + k * h.total(), hist, g.tasks[k].count));
-  }
+  for (const LaunchGroup& g : plan_launches(tasks, limits)) EXPECT_LE(g.bytes, limits.slot_bytes);
+  const auto out = wdtest::reduce_stats(*make_emulated_cuda_backend(limits), tasks, hist);
   EXPECT_EQ(out.size(), tasks.size());
   return out;
 }
