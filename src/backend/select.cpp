@@ -41,38 +41,48 @@ const RegisteredBackend* find_backend(const std::string& name) {
   return nullptr;
 }
 
+namespace {
+
+// The CUDA backend that `option` (--backend cuda, --backend hybrid) asks
+// for, or Error(backend) saying why there is none.
+std::unique_ptr<Backend> required_cuda(const char* option, const std::vector<int>& devices,
+                                       unsigned threads) {
+  const RegisteredBackend* cuda = find_backend("cuda");
+  if (!cuda)
+    throw Error(Errc::backend, std::string(option) + ": this build has no CUDA backend (built: " +
+                                   compiled_backends() + ")");
+  std::string reason;
+  auto gpu = cuda->make(devices, threads, true, &reason);
+  if (!gpu) throw Error(Errc::backend, std::string(option) + ": no usable CUDA device (" + reason + ")");
+  return gpu;
+}
+
+}  // namespace
+
 std::unique_ptr<Backend> make_backend(BackendKind kind, unsigned threads,
                                       const std::vector<int>& devices, std::string* notice) {
-  if (kind == BackendKind::cpu) return make_cpu_backend(threads);
-  if (kind == BackendKind::hybrid) {
-    const RegisteredBackend* cuda = find_backend("cuda");
-    if (!cuda)
-      throw Error(Errc::backend, "--backend hybrid: this build has no CUDA backend (built: " +
-                                     compiled_backends() + ")");
-    std::string reason;
-    auto gpu = cuda->make(devices, threads, true, &reason);
-    if (!gpu) throw Error(Errc::backend, "--backend hybrid: no usable CUDA device (" + reason + ")");
-    // Shares: a placeholder until a lent device measures both sides (issue
-    // 16); a GPU streams several times the CPU's bytes.
-    std::vector<HybridWorker> workers;
-    workers.push_back({std::move(gpu), 4.0});
-    workers.push_back({make_cpu_backend(threads), 1.0});
-    return make_hybrid_backend(std::move(workers));
+  switch (kind) {
+    case BackendKind::cpu: return make_cpu_backend(threads);
+    case BackendKind::cuda: return required_cuda("--backend cuda", devices, threads);
+    case BackendKind::hybrid: {
+      // Shares: a placeholder until a lent device measures both sides (issue
+      // 16); a GPU streams several times the CPU's bytes.
+      std::vector<HybridWorker> workers;
+      workers.push_back({required_cuda("--backend hybrid", devices, threads), 4.0});
+      workers.push_back({make_cpu_backend(threads), 1.0});
+      return make_hybrid_backend(std::move(workers));
+    }
+    case BackendKind::automatic: break;
   }
-  const bool required = kind == BackendKind::cuda;
-  if (const RegisteredBackend* cuda = find_backend("cuda")) {
-    std::string reason;
-    if (auto b = cuda->make(devices, threads, required, &reason)) return b;
-    if (required) throw Error(Errc::backend, "--backend cuda: no usable CUDA device (" + reason + ")");
-    if (notice) *notice = "no usable CUDA device (" + reason + "); using the CPU backend";
-    return make_cpu_backend(threads);
-  }
-  if (!required) {
+  const RegisteredBackend* cuda = find_backend("cuda");
+  if (!cuda) {
     if (notice) *notice = "CUDA backend not built; using the CPU backend";
     return make_cpu_backend(threads);
   }
-  throw Error(Errc::backend, "--backend cuda: this build has no CUDA backend (built: " +
-                                 compiled_backends() + ")");
+  std::string reason;
+  if (auto b = cuda->make(devices, threads, false, &reason)) return b;
+  if (notice) *notice = "no usable CUDA device (" + reason + "); using the CPU backend";
+  return make_cpu_backend(threads);
 }
 
 }  // namespace weightdiff::backend
