@@ -108,8 +108,10 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
   std::vector<uint64_t> slots;
   while (planner.next(batch)) {
     const BatchMappings mapped(batch);
-    partial.assign(batch.tasks.size(), backend::empty_partial());
-    slots.assign(batch.tasks.size() * H, 0);
+    // Sized, not cleared: a backend writes every task's Partial and slots
+    // (the CPU zeroes its own), and a cancelled batch is discarded.
+    partial.resize(batch.tasks.size());
+    slots.resize(batch.tasks.size() * H);
     backend.reduce(batch.tasks, opt.hist, partial, slots);
     throw_if_cancelled(opt.cancel);  // before merging: `partial` may be incomplete
     for (size_t i = 0; i < batch.tasks.size(); ++i) {  // chunk order: deterministic
