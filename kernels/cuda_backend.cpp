@@ -45,18 +45,41 @@ class CudaBackend final : public backend::Backend {
 
   void reduce(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
               std::span<Partial> out, std::span<uint64_t> slots) override {
-    if (pipes_.size() == 1) return pipes_[0]->reduce(tasks, hist, out, slots);
+    submit(tasks, hist, out, slots);
+    collect();
+  }
+
+  size_t max_in_flight() const noexcept override { return Pipeline::kInFlight; }
+
+  // Each pipeline gets its range of the batch (possibly empty, so that every
+  // pipeline sees one submit per collect), staged concurrently.
+  void submit(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
+              std::span<Partial> out, std::span<uint64_t> slots) override {
+    if (pipes_.size() == 1) return pipes_[0]->submit(tasks, hist, out, slots);
     const size_t H = hist_layout(hist).total();
     std::vector<uint64_t> bytes(tasks.size());
-    for (size_t i = 0; i < tasks.size(); ++i)
-      bytes[i] = backend::task_bytes(tasks[i]);
+    for (size_t i = 0; i < tasks.size(); ++i) bytes[i] = backend::task_bytes(tasks[i]);
     const std::vector<size_t> cut = split_by_bytes(bytes, pipes_.size());
+    on_every_pipe([&](size_t p) {
+      const size_t n = cut[p + 1] - cut[p];
+      pipes_[p]->submit(tasks.subspan(cut[p], n), hist, out.subspan(cut[p], n),
+                        slots.subspan(cut[p] * H, n * H));
+    });
+  }
+
+  void collect() override {
+    for (auto& p : pipes_) p->collect();
+  }
+
+ private:
+  // fn(p) for every pipeline, one host thread each; errors rethrown in
+  // pipeline order.
+  template <typename Fn>
+  void on_every_pipe(Fn&& fn) {
     std::vector<std::exception_ptr> errors(pipes_.size());
     auto run = [&](size_t p) {
       try {
-        const size_t n = cut[p + 1] - cut[p];
-        pipes_[p]->reduce(tasks.subspan(cut[p], n), hist, out.subspan(cut[p], n),
-                          slots.subspan(cut[p] * H, n * H));
+        fn(p);
       } catch (...) {
         errors[p] = std::current_exception();
       }
@@ -74,7 +97,6 @@ class CudaBackend final : public backend::Backend {
       if (e) std::rethrow_exception(e);
   }
 
- private:
   unsigned threads_;
   std::vector<std::unique_ptr<Pipeline>> pipes_;
 };
