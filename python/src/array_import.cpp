@@ -115,9 +115,10 @@ std::vector<uint64_t> checked_shape(const std::string& name, int ndim, const int
 // have any stride, an empty array is contiguous whatever its strides).
 bool row_major(int ndim, const int64_t* shape, const int64_t* strides) {
   if (strides == nullptr) return true;
+  for (int i = 0; i < ndim; ++i)
+    if (shape[i] == 0) return true;  // numpy gives an empty array strides of 0
   int64_t expected = 1;
   for (int i = ndim - 1; i >= 0; --i) {
-    if (shape[i] == 0) return true;
     if (shape[i] != 1 && strides[i] != expected) return false;
     expected *= shape[i];
   }

@@ -112,7 +112,8 @@ class _Result:
         import pandas as pd
         rows = []
         for t in self.tensors:
-            row = {k: (tuple(v) if k.startswith("shape") else v) for k, v in t.items()
+            row = {k: (tuple(v) if k.startswith("shape") and isinstance(v, list) else v)
+                   for k, v in t.items()
                    if not k.startswith("hist")}
             rows.append(row)
         return pd.DataFrame(rows)
