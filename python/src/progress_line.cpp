@@ -28,9 +28,11 @@ ProgressLine::~ProgressLine() {
 void ProgressLine::update(const Progress& p) {
   const std::lock_guard<std::mutex> lock(mu_);
   const auto now = std::chrono::steady_clock::now();
-  const bool last = p.bytes_done >= p.bytes_total;
-  if (shown_ && !last && now - last_ < std::chrono::milliseconds(100)) return;
+  // The end is always shown, once.
+  const bool end = p.bytes_done >= p.bytes_total && p.bytes_done != done_;
+  if (shown_ && !end && now - last_ < std::chrono::milliseconds(100)) return;
   last_ = now;
+  done_ = p.bytes_done;
   shown_ = true;
   char head[96];
   const double pct = p.bytes_total ? 100.0 * static_cast<double>(p.bytes_done) /

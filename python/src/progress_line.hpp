@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 
 #include "weightdiff/options.hpp"
@@ -20,6 +21,7 @@ class ProgressLine {
  private:
   std::mutex mu_;
   std::chrono::steady_clock::time_point last_{};
+  uint64_t done_ = 0;
   bool shown_ = false;
 };
 

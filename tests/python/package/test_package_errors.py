@@ -145,3 +145,24 @@ def test_a_report_is_never_written_over_an_input(tmp_path, good):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.safetensors", "link.safetensors",
                                                           "out.json"]
     assert json.loads((tmp_path / "out.json").read_text())["summary"]["identical"] == 1
+
+
+def test_backend_and_conflict_errors(wd_bin, good):
+    proc = run_wd(wd_bin, good, good, "--backend", "cuda", "-q")
+    if proc.returncode == 2:  # no usable device here: the CLI's error, as an exception
+        with pytest.raises(weightdiff.BackendError) as e:
+            weightdiff.diff(good, good, backend="cuda")
+        assert str(e.value) == last_stderr_line(proc)[len(PREFIX):] and e.value.errc == "backend"
+    else:
+        assert weightdiff.diff(good, good, backend="cuda").exit_code == proc.returncode
+    two = {"a": np.ones(2, np.float32), "b": np.ones(2, np.float32)}
+    with pytest.raises(weightdiff.NameConflictError) as e:
+        weightdiff.diff(two, two, map={"^[ab]$": "c"}, backend="cpu")
+    assert e.value.errc == "conflict" and e.value.file == "<memory b>"
+
+
+def test_notices_are_the_clis_stderr_lines(wd_bin, good):
+    proc = run_wd(wd_bin, good, good, "-q")  # backend auto: a fallback notice without a device
+    assert proc.returncode == 0, proc.stderr
+    cli = [ln[len("weightdiff: "):] for ln in proc.stderr.splitlines() if ln.startswith("weightdiff: ")]
+    assert weightdiff.diff(good, good).notices == cli

@@ -58,3 +58,18 @@ def test_sigint_cancels_within_a_second(call):
     assert 0 <= latency < 1.0, f"KeyboardInterrupt {latency:.2f} s after SIGINT"
     assert lines[1] == "after 0", out
     assert proc.returncode == 0, err
+
+
+def test_progress_line_on_stderr():
+    child = ("import numpy as np, weightdiff\n"
+             "a = {'t': np.zeros(1 << 26, np.float32)}\n"
+             "for on in (False, True):\n"
+             "    weightdiff.diff(a, a, backend='cpu', threads=1, progress=on)\n"
+             "    print('call', on, file=__import__('sys').stderr, flush=True)\n")
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    quiet, shown = proc.stderr.split(b"call False\n")
+    assert quiet == b""
+    # Both sides' bytes, rewritten in place, ended by one newline.
+    assert shown.startswith(b"\rweightdiff: ") and b"0.54 / 0.54 GB (100%) t" in shown, shown
+    assert shown.endswith(b"\x1b[K\ncall True\n") and shown.count(b"\n") == 2, shown
