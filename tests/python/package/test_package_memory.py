@@ -12,6 +12,7 @@ a DLPack-only wrapper.
 import array
 import json
 import math
+import sys
 import zlib
 from collections import OrderedDict
 
@@ -176,3 +177,23 @@ def test_memory_json_equals_cli_json_of_the_files(wd_bin, tmp_path):
             assert mine[side][k] == cli[side][k]
         del mine[side], cli[side]
     assert mine == cli
+
+
+def test_lent_arrays_are_released_after_the_call():
+    # DLPack: the consumed capsule's deleter runs (numpy's drops the
+    # reference it took on the array); the buffer protocol: the view is
+    # released (a bytearray with an export cannot be resized).
+    arr = np.arange(64, dtype=np.float32)
+    before = sys.getrefcount(arr)
+    for _ in range(3):
+        weightdiff.diff({"t": DlpackOnly(arr)}, {"t": arr}, backend="cpu")
+    assert sys.getrefcount(arr) == before
+    ba = bytearray(range(16))
+    r = weightdiff.diff({"t": ba}, {"t": np.arange(16, dtype=np.uint8)}, backend="cpu")
+    assert r.tensors[0]["status"] == "identical" and r.tensors[0]["dtype_a"] == "u8"
+    ba.extend(b"more")  # BufferError if the view were still held
+    # Also when the call fails after the arrays were taken.
+    with pytest.raises(weightdiff.UsageError):
+        weightdiff.diff({"t": ba}, {"t": DlpackOnly(arr)}, include="nothing", backend="cpu")
+    ba.extend(b"again")
+    assert sys.getrefcount(arr) == before
