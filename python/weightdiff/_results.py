@@ -19,7 +19,7 @@ from . import _core
 
 # Fields whose values are text, where "inf" is a name rather than a number.
 _TEXT_FIELDS = frozenset({"name", "name_b", "matched_as", "status", "dtype", "dtype_a",
-                          "dtype_b", "max_abs_tensor", "path", "format"})
+                          "dtype_b", "max_abs_tensor"})
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -68,7 +68,11 @@ class _Result:
 
     def _json(self) -> dict:
         if self._parsed is None:
-            self._parsed = _numbers(json.loads(self._report.json()))
+            parsed = json.loads(self._report.json())
+            # Only the metrics: metadata and options are text as they are.
+            for key in ("summary", "tensors"):
+                parsed[key] = _numbers(parsed[key])
+            self._parsed = parsed
         return self._parsed
 
     @property

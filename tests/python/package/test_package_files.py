@@ -51,7 +51,8 @@ def _models(d):
     b["only_b"] = np.arange(4, dtype=np.uint8)
     b["shape"] = np.zeros((3, 2), dtype=np.float32)
     b["nan"] = np.array([1.0, np.nan, 3.0, -2.0], dtype=np.float64)
-    save_file(a, str(d / "a.safetensors"), metadata={"format": "pt", "who": "a"})
+    # A metadata value "inf" stays text (only metrics are numbers).
+    save_file(a, str(d / "a.safetensors"), metadata={"format": "pt", "who": "a", "limit": "inf"})
     save_file(b, str(d / "b.safetensors"), metadata={"format": "pt", "who": "b"})
     return a, b
 
@@ -125,6 +126,7 @@ def test_statuses_and_inf_as_float(files):
     d, _, _ = files
     r = weightdiff.diff(d / "a.safetensors", d / "b.safetensors", backend="cpu")
     by = {t["name"]: t for t in r.tensors}
+    assert r.report["a"]["metadata"]["limit"] == "inf"
     assert by["only_a"]["status"] == "only_in_a"
     assert by["only_b"]["status"] == "only_in_b"
     assert by["shape"]["status"] == "shape_mismatch"
