@@ -197,3 +197,51 @@ def test_lent_arrays_are_released_after_the_call():
         weightdiff.diff({"t": ba}, {"t": DlpackOnly(arr)}, include="nothing", backend="cpu")
     ba.extend(b"again")
     assert sys.getrefcount(arr) == before
+
+
+# DLPack type codes a torch tensor carries: bf16 is kDLBfloat (4), fp8 the
+# DLPack 1.1 codes (10-13).
+DLPACK_CODES = [(ml_dtypes.bfloat16, 4, 16), (ml_dtypes.float8_e4m3fn, 10, 8),
+                (ml_dtypes.float8_e4m3fnuz, 11, 8), (ml_dtypes.float8_e5m2, 12, 8),
+                (ml_dtypes.float8_e5m2fnuz, 13, 8)]
+
+
+@pytest.mark.parametrize("dtype,code,bits", DLPACK_CODES, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_dlpack_type_codes(dtype, code, bits):
+    from dlpack_ctypes import CtypesDlpack
+    a, b = _pair(dtype)
+    exporter = CtypesDlpack(a.view(f"u{bits // 8}"), code, bits)
+    r = weightdiff.diff({"t": exporter}, {"t": b}, backend="cpu")
+    assert r.tensors == weightdiff.diff({"t": a}, {"t": b}, backend="cpu").tensors
+    assert r.tensors[0]["dtype_a"] == ref.dtype_name(a)
+    assert exporter.deleted == 1
+    _check_reference(r.to_json(), "t", a, b)
+
+
+def test_dlpack_layouts_and_refusals():
+    from dlpack_ctypes import CtypesDlpack
+    raw = np.arange(12, dtype=np.float32)
+    ok = np.arange(12, dtype=np.float32).reshape(3, 4)
+    # Row-major strides given explicitly, and any stride on an extent-1 axis.
+    for strides, shape in (((4, 1), (3, 4)), ((99, 4, 1), (1, 3, 4))):
+        e = CtypesDlpack(raw, 2, 32, shape=shape, strides=strides)
+        r = weightdiff.diff({"t": e}, {"t": ok.reshape(shape)}, backend="cpu")
+        assert r.tensors[0]["status"] == "identical" and e.deleted == 1
+    cases = [(dict(shape=(4, 3), strides=(1, 4)), ValueError, "non-contiguous"),
+             (dict(device_type=2), ValueError, "not in CPU memory"),
+             (dict(lanes=2), TypeError, "unsupported element type"),
+             (dict(code=5, bits=64), TypeError, "unsupported element type"),
+             (dict(code=2, bits=8), TypeError, "unsupported element type")]
+    for kw, exc, text in cases:
+        kw = {"code": 2, "bits": 32, **kw}
+        e = CtypesDlpack(raw, **kw)
+        with pytest.raises(exc, match=text):
+            weightdiff.diff({"t": e}, {"t": ok}, backend="cpu")
+        assert e.deleted == 1, kw  # refused, and still handed back
+
+
+def test_thread_counts_give_the_same_bits():
+    a, b = _pair(np.float32, shape=(2048, 4096))  # 32 MiB a side: several chunks
+    one = weightdiff.diff({"t": a}, {"t": b}, backend="cpu", threads=1).tensors
+    assert weightdiff.diff({"t": a}, {"t": b}, backend="cpu", threads=2).tensors == one
+    assert weightdiff.diff({"t": a}, {"t": b}, backend="cpu", threads=7).tensors == one
