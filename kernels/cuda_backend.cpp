@@ -7,9 +7,8 @@
 #include "cuda_backend.hpp"
 
 #include <algorithm>
-#include <exception>
-#include <thread>
 
+#include "backend/on_each_thread.hpp"
 #include "backend/registry.hpp"
 #include "cuda_try.hpp"
 #include "pipeline.hpp"
@@ -60,7 +59,7 @@ class CudaBackend final : public backend::Backend {
     std::vector<uint64_t> bytes(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i) bytes[i] = backend::task_bytes(tasks[i]);
     const std::vector<size_t> cut = split_by_bytes(bytes, pipes_.size());
-    on_every_pipe([&](size_t p) {
+    backend::on_each_thread(pipes_.size(), [&](size_t p) {
       const size_t n = cut[p + 1] - cut[p];
       pipes_[p]->submit(tasks.subspan(cut[p], n), hist, out.subspan(cut[p], n),
                         slots.subspan(cut[p] * H, n * H));
@@ -72,31 +71,6 @@ class CudaBackend final : public backend::Backend {
   }
 
  private:
-  // fn(p) for every pipeline, one host thread each; errors rethrown in
-  // pipeline order.
-  template <typename Fn>
-  void on_every_pipe(Fn&& fn) {
-    std::vector<std::exception_ptr> errors(pipes_.size());
-    auto run = [&](size_t p) {
-      try {
-        fn(p);
-      } catch (...) {
-        errors[p] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> workers;
-    try {
-      for (size_t p = 1; p < pipes_.size(); ++p) workers.emplace_back(run, p);
-    } catch (...) {  // a joinable std::thread must never be destroyed
-      for (auto& w : workers) w.join();
-      throw;
-    }
-    run(0);
-    for (auto& w : workers) w.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
-  }
-
   unsigned threads_;
   std::vector<std::unique_ptr<Pipeline>> pipes_;
 };

@@ -5,10 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
-#include <exception>
-#include <functional>
-#include <thread>
 
+#include "backend/on_each_thread.hpp"
 #include "backend/partial_stats.hpp"
 #include "weightdiff/error.hpp"
 
@@ -77,7 +75,7 @@ class HybridBackend final : public Backend {
       part.index.push_back(i);
       part.tasks.push_back(tasks[i]);
     }
-    for_each_worker([&](size_t w) {
+    on_each_thread(workers_.size(), [&](size_t w) {
       Part& part = o.parts[w];
       if (part.tasks.empty() || cancelled()) return;
       make_room(w);
@@ -90,7 +88,7 @@ class HybridBackend final : public Backend {
 
   void collect() override {
     Outstanding& o = outstanding_.front();
-    for_each_worker([&](size_t w) {
+    on_each_thread(workers_.size(), [&](size_t w) {
       Part& part = o.parts[w];
       if (part.state == Part::submitted) workers_[w].backend->collect();
       part.state = Part::collected;
@@ -132,31 +130,6 @@ class HybridBackend final : public Backend {
         o.parts[w].state = Part::collected;
         return;
       }
-  }
-
-  // fn(w) for every worker at once, one host thread each; the first
-  // worker's error first: one deterministic message.
-  void for_each_worker(const std::function<void(size_t)>& fn) {
-    const size_t n = workers_.size();
-    std::vector<std::exception_ptr> errors(n);
-    auto work = [&](size_t w) {
-      try {
-        fn(w);
-      } catch (...) {
-        errors[w] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> threads;
-    try {
-      for (size_t w = 1; w < n; ++w) threads.emplace_back(work, w);
-    } catch (...) {  // a joinable std::thread must never be destroyed
-      for (auto& t : threads) t.join();
-      throw;
-    }
-    work(0);
-    for (auto& t : threads) t.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
   }
 
   std::vector<HybridWorker> workers_;
