@@ -10,6 +10,7 @@
 
 #include "backend/cpu/decode.hpp"
 #include "backend/cpu/fused_block.hpp"
+#include "backend/cpu/narrow_block.hpp"
 #include "backend/partial_stats.hpp"
 
 namespace weightdiff::cpu {
@@ -49,11 +50,19 @@ class SlotTable {
       value_[code] = static_cast<uint16_t>(slot);
       if (code < 2048) abs_[code] = static_cast<uint16_t>(exp_field == 0x7FF ? stride : slot);
     }
+    // float32 codes (sign << 8 | exponent field) of the narrow path: the
+    // float64 code of the same value (field 0 only ever holds zeros there).
+    for (int code = 0; code < 512; ++code) {
+      const int field = code & 0xFF;
+      const int f64_field = field == 0 ? 0 : field == 0xFF ? 0x7FF : field - 127 + 1023;
+      value32_[code] = value_[(code >> 8) << 11 | f64_field];
+    }
   }
   const HistRange& range() const { return range_; }
   uint16_t value_slot(uint64_t code) const { return value_[code]; }
   const uint16_t* abs_slots() const { return abs_; }
   const uint16_t* value_slots() const { return value_; }
+  const uint16_t* value32_slots() const { return value32_; }
 
   static const SlotTable& for_range(const HistRange& r) {
     thread_local std::unique_ptr<SlotTable> cached;
@@ -66,6 +75,7 @@ class SlotTable {
   HistRange range_;
   uint16_t abs_[2048];
   uint16_t value_[4096];
+  uint16_t value32_[512];
 };
 
 // Histogram counters of one chunk, in bin slots. Weights crowd into a few
@@ -81,6 +91,12 @@ class ChunkHistograms {
   // Where the SIMD pass counts |d| and a's values itself.
   CountTargets targets() {
     return {table_.abs_slots(), table_.value_slots(), d_.data(), a_.data(), dw_, vw_};
+  }
+
+  // The same for the narrow path, which counts b's corrections itself.
+  NarrowCounts narrow_targets() {
+    return {table_.abs_slots(), table_.value32_slots(), d_.data(), a_.data(), dw_, vw_,
+            b_plus_.data(), b_minus_.data()};
   }
 
   // b's value histogram: a's, corrected where b's code differs.
@@ -151,25 +167,45 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
   // Zero-initialized: the SIMD passes read whole 8-lane groups past n.
   alignas(64) double a[kBlock] = {};
   alignas(64) double b[kBlock] = {};
+  static thread_local NarrowValues narrow_values;
   BlockSlots slots_of_block;
   BlockLanes s;
   const bool f64_codes = in.dtype_a == DType::f64 || in.dtype_b == DType::f64;
+  const bool narrow = in.narrow && !in.one_sided && narrow_dtype(in.dtype_a) && narrow_dtype(in.dtype_b);
+  const size_t bytes_a = dtype_bits(in.dtype_a) / 8, bytes_b = dtype_bits(in.dtype_b) / 8;
 
   for (uint64_t off = 0; off < in.count; off += kBlock) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, in.count - off));
-    decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
-    // One-sided (inspect): b is a, decoded once.
+    // bf16/f16 pairs: the float32 path gives the same bits (narrow_block.hpp);
+    // it declines blocks it does not cover, and partial groups.
+    const double* va = a;
     const double* vb = b;
-    if (in.one_sided) vb = a;
-    else decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
-    const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
-    block_stats(args, s, slots_of_block);
+    bool took_narrow = false;
+    if (narrow && n % kLanes == 0) {
+      const NarrowArgs nargs{in.dtype_a, in.dtype_b, in.base_a + (in.first + off) * bytes_a,
+                             in.base_b + (in.first + off) * bytes_b, n, in.atol, in.rtol,
+                             out.mrel, hist.narrow_targets()};
+      took_narrow = narrow_block(nargs, narrow_values, s);
+    }
+    if (!took_narrow) {
+      decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
+      // One-sided (inspect): b is a, decoded once.
+      if (in.one_sided) vb = a;
+      else decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
+      const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
+      block_stats(args, s, slots_of_block);
+    }
 
     const uint64_t n_fin = fold(s.n_fin);
     const double mean_a = n_fin > 0 ? fold(s.s_a) / static_cast<double>(n_fin) : 0.0;
     const double mean_b = n_fin > 0 ? fold(s.s_b) / static_cast<double>(n_fin) : 0.0;
-    block_moments(args, mean_a, mean_b, n_fin == n, s);
-    hist.add_moved(slots_of_block);
+    if (took_narrow) {
+      narrow_moments(narrow_values, n, mean_a, mean_b, s);
+    } else {
+      const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
+      block_moments(args, mean_a, mean_b, n_fin == n, s);
+      hist.add_moved(slots_of_block);
+    }
 
     out.n_eq += fold(s.n_eq);
     out.n_mis += fold(s.n_mis);
@@ -201,8 +237,8 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
       const auto i = static_cast<size_t>(s.mx_i[best]);
       out.mx = s.mx[best];
       out.mx_i = in.first + off + i;
-      out.a_mx = a[i];
-      out.b_mx = vb[i];
+      out.a_mx = took_narrow ? narrow_values.a[i] : va[i];
+      out.b_mx = took_narrow ? narrow_values.b[i] : vb[i];
     }
     out.mrel = std::max(out.mrel, lmrel);
   }
