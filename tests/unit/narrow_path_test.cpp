@@ -244,10 +244,8 @@ TEST_P(NarrowPath, DeclinesBlocksWithNanInfOrSubnormalsOnly) {
       // The block holding it is declined, the first block taken.
       cpu::NarrowValues v;
       cpu::BlockLanes lanes;
-      std::vector<uint32_t> counters(64 * 1024);
-      std::vector<uint16_t> slot(4096);
-      const cpu::NarrowCounts counts{slot.data(), slot.data(), counters.data(), counters.data() + 16384,
-                                     64, 256, counters.data() + 32768, counters.data() + 40000};
+      std::vector<uint32_t> counters(cpu::NarrowCounts::kWords);
+      const cpu::NarrowCounts counts = cpu::NarrowCounts::at(counters.data());
       const auto at = [&](const std::vector<uint16_t>& s, size_t e) {
         return reinterpret_cast<const std::byte*>(s.data() + e);
       };

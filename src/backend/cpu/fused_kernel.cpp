@@ -93,10 +93,11 @@ class ChunkHistograms {
     return {table_.abs_slots(), table_.value_slots(), d_.data(), a_.data(), dw_, vw_};
   }
 
-  // The same for the narrow path, which counts b's corrections itself.
+  // The narrow path's raw-code counters (made on first use: most chunks
+  // of other dtypes never need them), mapped to slots in store().
   NarrowCounts narrow_targets() {
-    return {table_.abs_slots(), table_.value32_slots(), d_.data(), a_.data(), dw_, vw_,
-            b_plus_.data(), b_minus_.data()};
+    if (narrow_.empty()) narrow_.assign(NarrowCounts::kWords, 0);
+    return NarrowCounts::at(narrow_.data());
   }
 
   // b's value histogram: a's, corrected where b's code differs.
@@ -109,7 +110,8 @@ class ChunkHistograms {
 
   // Adds the chunk's counts to `slots` (HistLayout order: |d|, then a's
   // and b's zero, under, over, pos[nb], neg[nb]).
-  void store(uint64_t* slots) const {
+  void store(uint64_t* slots) {
+    fold_narrow();
     const size_t nb = stride_ - 3, neg = stride_;
     for (size_t k = 0; k < nb + 3; ++k) slots[k] += total(d_, dw_, k);  // same order
     uint64_t* va = slots + nb + 3;
@@ -125,6 +127,22 @@ class ChunkHistograms {
 
  private:
   static constexpr size_t kCopies = kCountCopies;
+
+  // The narrow path's code counts into copy 0 of the slot counters.
+  void fold_narrow() {
+    if (narrow_.empty()) return;
+    const NarrowCounts c = narrow_targets();
+    const uint16_t* abs = table_.abs_slots();
+    const uint16_t* value = table_.value32_slots();
+    for (size_t copy = 0; copy < kNarrowCopies; ++copy) {
+      for (size_t code = 0; code < kAbsCodes; ++code) d_[abs[code]] += c.d[copy * kAbsCodes + code];
+      for (size_t code = 0; code < kValueCodes; ++code) a_[value[code]] += c.a[copy * kValueCodes + code];
+    }
+    for (size_t code = 0; code < kValueCodes; ++code) {
+      b_plus_[value[code]] += c.b_plus[code];
+      b_minus_[value[code]] += c.b_minus[code];
+    }
+  }
 
   static uint64_t total(const std::vector<uint32_t>& c, size_t width, size_t k) {
     uint64_t sum = 0;
@@ -146,6 +164,7 @@ class ChunkHistograms {
   size_t stride_, dw_, vw_;  // bins + zero/under/over; widths with the discard slot
   std::vector<uint32_t> d_, a_;  // uint32: a chunk holds < 2^32 elements
   std::vector<uint32_t> b_plus_, b_minus_;  // b = a + plus - minus, slot by slot
+  std::vector<uint32_t> narrow_;            // NarrowCounts, when used
 };
 
 // The smallest index among the lanes holding the block's max |d|, or -1.

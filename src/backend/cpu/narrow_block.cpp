@@ -122,14 +122,13 @@ bool values_pass(const NarrowValues& v, size_t n, BlockLanes& out, Codes& codes)
 // b's corrections of group g once (from its first half-group).
 HWY_INLINE void count_values(const NarrowCounts& c, const Codes& codes, size_t j, size_t g, size_t k) {
   for (size_t e = 0; e < ND; ++e) {
-    const size_t copy = (j + e) % kCountCopies;
-    ++c.a[copy * c.v_width + c.value_slot[codes.a[j + e]]];
+    ++c.a[(j + e) % kNarrowCopies * kValueCodes + codes.a[j + e]];
   }
   if (k != 0 || codes.moved[g] == 0) return;
   for (uint32_t m = codes.moved[g]; m != 0; m &= m - 1) {
     const size_t e = g * kLanes + static_cast<size_t>(__builtin_ctz(m));
-    ++c.b_plus[c.value_slot[codes.b[e]]];
-    ++c.b_minus[c.value_slot[codes.a[e]]];
+    ++c.b_plus[codes.b[e]];
+    ++c.b_minus[codes.a[e]];
   }
 }
 
@@ -156,9 +155,14 @@ void sums_pass(const NarrowValues& v, size_t n, const NarrowArgs& args, const Co
       s_sq_a = hn::Add(s_sq_a, hn::Mul(a, a));
       s_sq_b = hn::Add(s_sq_b, hn::Mul(b, b));
       const VD aa = hn::Abs(a), ad = hn::Abs(hn::Sub(b, a));
+      // Strictly above the threshold (the float64 pass has >=): the
+      // threshold is below mrel * |a| exactly (no underflow: |a| >= 2^-133
+      // and a positive mrel >= 2^-261 here), so a new maximum is still a
+      // candidate, and a lane whose maximum is 0 (unchanged weights: d == 0
+      // everywhere) is not a candidate at every element.
       const VD threshold = hn::Mul(hn::Mul(mrel, aa), factor);
       const auto rel_ok = hn::Ne(aa, zero);
-      const auto cand = hn::And(rel_ok, hn::Ge(ad, threshold));
+      const auto cand = hn::And(rel_ok, hn::Gt(ad, threshold));
       if (HWY_UNLIKELY(!hn::AllFalse(dd, cand))) {
         const VD rel = hn::Div(ad, hn::IfThenElse(rel_ok, aa, hn::Set(dd, 1.0)));
         mrel = hn::IfThenElse(hn::And(cand, hn::Gt(rel, mrel)), rel, mrel);
@@ -207,10 +211,10 @@ void diff_pass(const NarrowValues& v, size_t n, const NarrowArgs& args, BlockLan
       uint64_t any = 0;
       for (size_t e = 0; e < ND; ++e) any |= cd[e];
       if (any == 0) {  // unchanged weights: one update for the half-group
-        c.d[c.abs_slot[0]] += static_cast<uint32_t>(ND);
+        c.d[0] += static_cast<uint32_t>(ND);
         continue;
       }
-      for (size_t e = 0; e < ND; ++e) ++c.d[(j + e) % kCountCopies * c.d_width + c.abs_slot[cd[e]]];
+      for (size_t e = 0; e < ND; ++e) ++c.d[(j + e) % kNarrowCopies * kAbsCodes + cd[e]];
     }
     store_half(s_abs, out.s_abs, k);
     store_half(s_sq_d, out.s_sq_d, k);

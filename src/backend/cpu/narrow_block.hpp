@@ -24,17 +24,27 @@ namespace weightdiff::cpu {
 // True for the dtypes the narrow path reads.
 inline bool narrow_dtype(DType t) { return t == DType::bf16 || t == DType::f16; }
 
-// Where the narrow pass counts its histograms: code -> slot tables for the
-// float32 codes (sign << 8 | exponent field), counters as CountTargets
-// (kCountCopies interleaved copies), and b's corrections to a's counts.
+// Where the narrow pass counts its histograms: by raw code, mapped to bin
+// slots once per chunk by the caller (a table lookup per element cost more
+// than the count itself). kNarrowCopies interleaved copies (copy = element
+// index % kNarrowCopies) keep increments of one code from waiting on each
+// other in memory.
+inline constexpr size_t kNarrowCopies = 4;
+inline constexpr size_t kAbsCodes = 2048;   // |d|: float64 exponent field
+inline constexpr size_t kValueCodes = 512;  // a, b: float32 sign << 8 | exponent field
 struct NarrowCounts {
-  const uint16_t* abs_slot;    // 256 |d| exponent fields
-  const uint16_t* value_slot;  // 512 value codes
-  uint32_t* d;                 // kCountCopies x d_width
-  uint32_t* a;                 // kCountCopies x v_width
-  size_t d_width, v_width;
-  uint32_t* b_plus;  // v_width each: b = a + plus - minus, slot by slot
+  uint32_t* d;        // kNarrowCopies x kAbsCodes
+  uint32_t* a;        // kNarrowCopies x kValueCodes
+  uint32_t* b_plus;   // kValueCodes each: b = a + plus - minus, code by code
   uint32_t* b_minus;
+
+  // The words of all of them, and their places in one array of that size.
+  static constexpr size_t kWords = kNarrowCopies * (kAbsCodes + kValueCodes) + 2 * kValueCodes;
+  static NarrowCounts at(uint32_t* p) {
+    uint32_t* const values = p + kNarrowCopies * kAbsCodes;
+    uint32_t* const plus = values + kNarrowCopies * kValueCodes;
+    return {p, values, plus, plus + kValueCodes};
+  }
 };
 
 // The block's values as float32 (filled by narrow_block; the caller reads
