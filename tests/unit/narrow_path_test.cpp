@@ -10,6 +10,7 @@
 #include <hwy/targets.h>
 
 #include <bit>
+#include <cstring>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -28,10 +29,17 @@ using weightdiff::HistRange;
 namespace cpu = weightdiff::cpu;
 namespace backend = weightdiff::backend;
 
-std::vector<uint16_t> encode16(DType t, const std::vector<float>& v) {
-  std::vector<uint16_t> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i)
-    out[i] = static_cast<uint16_t>(encode_small_float(t, v[i]));
+// The values stored as dtype t (f32 as is; bf16/f16 rounded to nearest even).
+std::vector<uint8_t> encode(DType t, const std::vector<float>& v) {
+  std::vector<uint8_t> out(v.size() * (t == DType::f32 ? 4 : 2));
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (t == DType::f32) {
+      std::memcpy(out.data() + 4 * i, &v[i], 4);
+    } else {
+      const auto code = static_cast<uint16_t>(encode_small_float(t, v[i]));
+      std::memcpy(out.data() + 2 * i, &code, 2);
+    }
+  }
   return out;
 }
 
@@ -40,7 +48,7 @@ struct Reduced {
   std::vector<uint64_t> slots;
 };
 
-Reduced reduce(DType ta, DType tb, const std::vector<uint16_t>& a, const std::vector<uint16_t>& b,
+Reduced reduce(DType ta, DType tb, const std::vector<uint8_t>& a, const std::vector<uint8_t>& b,
                uint64_t first, uint64_t count, const HistRange& hist, bool narrow,
                double atol = 1e-5, double rtol = 1.6e-2) {
   cpu::ChunkInput in{ta, tb, reinterpret_cast<const std::byte*>(a.data()),
@@ -168,7 +176,7 @@ const Case kCases[] = {{"weights", weights},
                        {"powers_of_two", powers_of_two},
                        {"small_integers", small_integers}};
 
-const DType kNarrow[] = {DType::bf16, DType::f16};
+const DType kNarrow[] = {DType::bf16, DType::f16, DType::f32};
 
 std::vector<int64_t> compiled_targets() {
   std::vector<int64_t> out;
@@ -192,7 +200,7 @@ class NarrowPath : public testing::TestWithParam<int64_t> {
       for (DType tb : kNarrow) {
         SCOPED_TRACE(std::string(c.name) + ": " + std::string(weightdiff::dtype_name(ta)) + " vs " +
                      std::string(weightdiff::dtype_name(tb)) + ", n=" + std::to_string(n));
-        const auto a = encode16(ta, fa), b = encode16(tb, fb);
+        const auto a = encode(ta, fa), b = encode(tb, fb);
         for (auto [first, count] : {std::pair<uint64_t, uint64_t>{0, n}, {0, n - n % 8 - 8}, {3, n - 3},
                                     {1024, n - 1024 - 5}}) {
           SCOPED_TRACE("first " + std::to_string(first) + ", count " + std::to_string(count));
@@ -232,30 +240,31 @@ TEST_P(NarrowPath, DeclinesBlocksWithNanInfOrSubnormalsOnly) {
   const size_t n = 4096;
   std::vector<float> fa(n), fb(n);
   weights(rng, n, fa, fb);
-  const float bad[] = {NAN, INFINITY, -INFINITY, 0x1p-130f, -0x1p-127f};
-  for (float x : bad)
-    for (bool on_a : {true, false}) {
-      SCOPED_TRACE(std::to_string(x) + (on_a ? " in a" : " in b"));
-      std::vector<float> ga = fa, gb = fb;
-      (on_a ? ga : gb)[1024 + 517] = x;  // in the second block only
-      const auto a = encode16(DType::bf16, ga), b = encode16(DType::bf16, gb);
-      expect_same(reduce(DType::bf16, DType::bf16, a, b, 0, n, {}, true),
-                  reduce(DType::bf16, DType::bf16, a, b, 0, n, {}, false));
-      // The block holding it is declined, the first block taken.
-      cpu::NarrowValues v;
-      cpu::BlockLanes lanes;
-      std::vector<uint32_t> counters(cpu::NarrowCounts::kWords);
-      const cpu::NarrowCounts counts = cpu::NarrowCounts::at(counters.data());
-      const auto at = [&](const std::vector<uint16_t>& s, size_t e) {
-        return reinterpret_cast<const std::byte*>(s.data() + e);
-      };
-      EXPECT_TRUE(cpu::narrow_block({DType::bf16, DType::bf16, at(a, 0), at(b, 0), 1024, 1e-5, 0.016, -1.0, counts},
-                                    v, lanes));
-      const std::vector<uint32_t> before = counters;
-      EXPECT_FALSE(cpu::narrow_block(
-          {DType::bf16, DType::bf16, at(a, 1024), at(b, 1024), 1024, 1e-5, 0.016, -1.0, counts}, v, lanes));
-      EXPECT_EQ(counters, before) << "a declined block counted something";
-    }
+  const float bad[] = {NAN, INFINITY, -INFINITY, 0x1p-130f, -0x1p-127f, 0x1p-149f};
+  for (DType t : {DType::bf16, DType::f32})  // both keep float32's subnormals
+    for (float x : bad)
+      for (bool on_a : {true, false}) {
+        if (x == 0x1p-149f && !(on_a && t == DType::f32)) continue;  // below bf16's subnormals
+        SCOPED_TRACE(std::string(weightdiff::dtype_name(t)) + ": " + std::to_string(x) + (on_a ? " in a" : " in b"));
+        std::vector<float> ga = fa, gb = fb;
+        (on_a ? ga : gb)[1024 + 517] = x;  // in the second block only
+        const auto a = encode(t, ga), b = encode(DType::bf16, gb);
+        expect_same(reduce(t, DType::bf16, a, b, 0, n, {}, true), reduce(t, DType::bf16, a, b, 0, n, {}, false));
+        // The block holding it is declined, the first block taken.
+        cpu::NarrowValues v;
+        cpu::BlockLanes lanes;
+        std::vector<uint32_t> counters(cpu::NarrowCounts::kWords);
+        const cpu::NarrowCounts counts = cpu::NarrowCounts::at(counters.data());
+        const auto at = [](const std::vector<uint8_t>& s, size_t e, DType type) {
+          return reinterpret_cast<const std::byte*>(s.data() + e * (weightdiff::dtype_bits(type) / 8));
+        };
+        EXPECT_TRUE(cpu::narrow_block(
+            {t, DType::bf16, at(a, 0, t), at(b, 0, DType::bf16), 1024, 1e-5, 0.016, -1.0, counts}, v, lanes));
+        const std::vector<uint32_t> before = counters;
+        EXPECT_FALSE(cpu::narrow_block(
+            {t, DType::bf16, at(a, 1024, t), at(b, 1024, DType::bf16), 1024, 1e-5, 0.016, -1.0, counts}, v, lanes));
+        EXPECT_EQ(counters, before) << "a declined block counted something";
+      }
 }
 
 // f16 subnormals are normal float32 values: the path takes them, with the
@@ -266,7 +275,7 @@ TEST_P(NarrowPath, F16SubnormalsAreTakenWithTheirOwnBins) {
     fa[i] = std::ldexp(static_cast<float>(i % 1023 + 1), -24);  // every f16 subnormal
     fb[i] = std::ldexp(static_cast<float>((i * 7) % 1023 + 1), -24) * (i % 2 ? -1.0f : 1.0f);
   }
-  const auto a = encode16(DType::f16, fa), b = encode16(DType::f16, fb);
+  const auto a = encode(DType::f16, fa), b = encode(DType::f16, fb);
   for (const HistRange& h : {HistRange{}, HistRange{-30, -10}}) {
     const Reduced fast = reduce(DType::f16, DType::f16, a, b, 0, 2048, h, true);
     expect_same(fast, reduce(DType::f16, DType::f16, a, b, 0, 2048, h, false));

@@ -1,5 +1,5 @@
 // SIMD decoding of the dtypes that dominate checkpoints (f32, bf16, f16) to
-// float64, and of bf16/f16 to float32 (the narrow fast path); every
+// float64, and of bf16/f16/f32 to float32 (the narrow fast path); every
 // conversion is exact, so results equal the scalar decoders.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backend/cpu/decode_simd.cpp"
@@ -80,6 +80,9 @@ size_t DecodeSimdF32(DType type, const std::byte* src, size_t n, float* out) {
     for (size_t i = 0; i < whole; i += N) hn::StoreU(bf16_to_f32(df, p + i), df, out + i);
   else if (type == DType::f16)
     for (size_t i = 0; i < whole; i += N) hn::StoreU(f16_to_f32(df, p + i), df, out + i);
+  else if (type == DType::f32)  // a copy, from any alignment
+    for (size_t i = 0; i < whole; i += N)
+      hn::StoreU(hn::LoadU(df, reinterpret_cast<const float*>(src) + i), df, out + i);
   else
     return 0;
   return whole;

@@ -195,7 +195,7 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
 
   for (uint64_t off = 0; off < in.count; off += kBlock) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, in.count - off));
-    // bf16/f16 pairs: the float32 path gives the same bits (narrow_block.hpp);
+    // bf16/f16/f32 pairs: the float32 path gives the same bits (narrow_block.hpp);
     // it declines blocks it does not cover, and partial groups.
     const double* va = a;
     const double* vb = b;

@@ -24,7 +24,7 @@ struct ChunkInput {
   double atol, rtol;
   HistRange hist;
   bool one_sided = false;  // b is a: decoded once
-  // bf16/f16 pairs take the float32 path (narrow_block.hpp) where it applies;
+  // bf16/f16/f32 pairs take the float32 path (narrow_block.hpp) where it applies;
   // false: the float64 path for every block (tests compare the two).
   bool narrow = true;
 };

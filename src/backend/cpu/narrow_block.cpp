@@ -1,5 +1,5 @@
-// The narrow fast path of the fused CPU pass (narrow_block.hpp): bf16/f16
-// pairs decoded to float32 once, value-side work in float32 vectors of 8,
+// The narrow fast path of the fused CPU pass (narrow_block.hpp): bf16, f16
+// and f32 pairs decoded to float32 once, value-side work in float32 vectors of 8,
 // float64 work one half-group at a time so that every accumulator stays in
 // a register (the float64 block pass keeps 2 x 21 vectors live on AVX2 and
 // spills most of them, which made it store-bound).
@@ -156,8 +156,8 @@ void sums_pass(const NarrowValues& v, size_t n, const NarrowArgs& args, const Co
       s_sq_b = hn::Add(s_sq_b, hn::Mul(b, b));
       const VD aa = hn::Abs(a), ad = hn::Abs(hn::Sub(b, a));
       // Strictly above the threshold (the float64 pass has >=): the
-      // threshold is below mrel * |a| exactly (no underflow: |a| >= 2^-133
-      // and a positive mrel >= 2^-261 here), so a new maximum is still a
+      // threshold is below mrel * |a| exactly (no underflow: |a| >= 2^-126
+      // and a positive mrel >= 2^-149 / 2^128 here), so a new maximum is still a
       // candidate, and a lane whose maximum is 0 (unchanged weights: d == 0
       // everywhere) is not a candidate at every element.
       const VD threshold = hn::Mul(hn::Mul(mrel, aa), factor);

@@ -1,15 +1,16 @@
-// The fused pass over one block of a pair of 16-bit float tensors (bf16 or
-// f16 on either side), in float32 where that is exact and float64 where
-// the result bits are fixed by float64 rounding: the same BlockLanes, bit
-// for bit, as decoding to float64 and running block_stats/block_moments.
+// The fused pass over one block of a pair whose values are all float32
+// (bf16, f16 or f32 on either side): the same BlockLanes, bit for bit, as
+// decoding to float64 and running block_stats/block_moments, at about half
+// the cost.
 //
-// Why it is the same: every bf16/f16 value is a float32, so comparisons,
-// min/max, |a| and the exponent codes of a and b are the same in float32;
-// b - a is exact in float32 when the pair's exponents are close (checked
-// per pair below), and then so are |d|, its exponent, max |d| and its
-// index. The sums, the tolerance test and the moments stay float64, lane
-// for lane in the same order (element j feeds lane j % 8), only fed from
-// float32 values widened exactly. max |d|/|a| is a maximum of float64
+// Why it is the same: every such value is a float32, so comparisons (equal
+// pairs), min/max and the exponent codes of a and b are the same computed
+// on the float32 values, eight to a vector. Everything else is float64 as
+// before, lane for lane in the same order (element j feeds lane j % 8):
+// d = b - a, |d| and its exponent code, max |d| with its first index per
+// lane, the sums, the tolerance test and the moments, only fed from the
+// float32 values widened exactly, and run one half-group at a time so that
+// the accumulators stay in registers. max |d|/|a| is a maximum of float64
 // quotients: any pass that finds the largest one finds the same value.
 #pragma once
 
@@ -21,8 +22,9 @@
 
 namespace weightdiff::cpu {
 
-// True for the dtypes the narrow path reads.
-inline bool narrow_dtype(DType t) { return t == DType::bf16 || t == DType::f16; }
+// True for the dtypes the narrow path reads: float32 values, exactly. (f32
+// itself too: none of the float32 work above needs fewer mantissa bits.)
+inline bool narrow_dtype(DType t) { return t == DType::bf16 || t == DType::f16 || t == DType::f32; }
 
 // Where the narrow pass counts its histograms: by raw code, mapped to bin
 // slots once per chunk by the caller (a table lookup per element cost more
@@ -66,9 +68,9 @@ struct NarrowArgs {
 
 // Pass 1 (counts, sums, extremes, max |d| with index, max rel, histograms)
 // into `out`, like block_stats. Returns false, having counted nothing,
-// when a pair is outside what the float32 proof covers (NaN, Inf, a
-// subnormal, a magnitude below 2^-96 or from 2^113, exponents of a and b
-// too far apart): the caller then takes the float64 path for the block.
+// when the block holds a NaN, an Inf or a float32 subnormal (its exponent
+// field does not give its bin; the masks for non-finite pairs are the
+// float64 pass's): the caller then takes the float64 path for the block.
 bool narrow_block(const NarrowArgs& args, NarrowValues& v, BlockLanes& out);
 
 // Pass 2, like block_moments on an all-finite block.
