@@ -74,7 +74,8 @@ bool values_pass(const NarrowValues& v, size_t n, BlockLanes& out, Codes& codes)
   // Inf/NaN.
   const VU mag = hn::Set(du, 0x7FFFFFFFu), one = hn::Set(du, 1u);
   VU low = hn::Set(du, 0xFFFFFFFFu), high = hn::Zero(du);
-  size_t eq = 0;
+  const hn::RebindToSigned<DF> di;
+  auto eq = hn::Zero(di);  // equal pairs per lane (lane masks are -1)
   for (size_t g = 0; g < n / kLanes; ++g) {
     uint32_t moved = 0;
     for (size_t k = 0; k < KF; ++k) {
@@ -82,7 +83,7 @@ bool values_pass(const NarrowValues& v, size_t n, BlockLanes& out, Codes& codes)
       const VF a = hn::Load(df, v.a + j), b = hn::Load(df, v.b + j);
       min_a[k] = hn::Min(a, min_a[k]), max_a[k] = hn::Max(a, max_a[k]);
       min_b[k] = hn::Min(b, min_b[k]), max_b[k] = hn::Max(b, max_b[k]);
-      eq += hn::CountTrue(df, hn::Eq(a, b));
+      eq = hn::Sub(eq, hn::BitCast(di, hn::VecFromMask(df, hn::Eq(a, b))));
       const VU ua = hn::BitCast(du, a), ub = hn::BitCast(du, b);
       const VU ma = hn::And(ua, mag), mb = hn::And(ub, mag);
       low = hn::Min(low, hn::Min(hn::Sub(ma, one), hn::Sub(mb, one)));
@@ -114,7 +115,9 @@ bool values_pass(const NarrowValues& v, size_t n, BlockLanes& out, Codes& codes)
     out.n_fin[l] = out.n_eq[l] = 0;
   }
   out.n_fin[0] = static_cast<int64_t>(n);
-  out.n_eq[0] = static_cast<int64_t>(eq);
+  alignas(64) int32_t e[NF];
+  hn::Store(eq, di, e);
+  for (size_t l = 0; l < NF; ++l) out.n_eq[0] += e[l];
   return true;
 }
 
@@ -188,7 +191,8 @@ void diff_pass(const NarrowValues& v, size_t n, const NarrowArgs& args, BlockLan
   const NarrowCounts& c = args.counts;
   const VD atol = hn::Set(dd, args.atol), rtol = hn::Set(dd, args.rtol), zero = hn::Zero(dd);
   const VD step = hn::Set(dd, static_cast<double>(kLanes));
-  size_t mis = 0;
+  const hn::RebindToSigned<DD> ddi;
+  auto mis = hn::Zero(ddi);  // failures per lane (lane masks are -1)
   for (size_t k = 0; k < KD; ++k) {
     VD s_abs = zero, s_sq_d = zero, mx = hn::Set(dd, -1.0), mx_i = zero;
     VD idx = hn::Iota(dd, static_cast<double>(k * ND));
@@ -200,20 +204,18 @@ void diff_pass(const NarrowValues& v, size_t n, const NarrowArgs& args, BlockLan
       s_abs = hn::Add(s_abs, ad);
       s_sq_d = hn::Add(s_sq_d, hn::Mul(ad, ad));
       const VD tol = hn::Add(atol, hn::Mul(rtol, hn::Abs(a)));  // two roundings: no FMA
-      mis += ND - hn::CountTrue(dd, hn::Le(ad, tol));
+      mis = hn::Sub(mis, hn::BitCast(ddi, hn::VecFromMask(dd, hn::Not(hn::Le(ad, tol)))));
       const auto better = hn::Gt(ad, mx);  // strictly: each lane keeps its first index
       mx = hn::IfThenElse(better, ad, mx);
       mx_i = hn::IfThenElse(better, idx, mx_i);
       idx = hn::Add(idx, step);
-      alignas(64) uint64_t cd[ND];
       const auto code = hn::ShiftRight<52>(hn::BitCast(ddu, ad));
-      hn::Store(code, ddu, cd);
-      uint64_t any = 0;
-      for (size_t e = 0; e < ND; ++e) any |= cd[e];
-      if (any == 0) {  // unchanged weights: one update for the half-group
+      if (hn::AllTrue(ddu, hn::Eq(code, hn::Zero(ddu)))) {  // unchanged weights: one update
         c.d[0] += static_cast<uint32_t>(ND);
         continue;
       }
+      alignas(64) uint64_t cd[ND];
+      hn::Store(code, ddu, cd);
       for (size_t e = 0; e < ND; ++e) ++c.d[(j + e) % kNarrowCopies * kAbsCodes + cd[e]];
     }
     store_half(s_abs, out.s_abs, k);
@@ -221,8 +223,10 @@ void diff_pass(const NarrowValues& v, size_t n, const NarrowArgs& args, BlockLan
     store_half(mx, out.mx, k);
     store_half(mx_i, out.mx_i, k);
   }
+  alignas(64) int64_t m[ND];
+  hn::Store(mis, ddi, m);
   for (size_t l = 0; l < kLanes; ++l) out.n_mis[l] = 0;
-  out.n_mis[0] = static_cast<int64_t>(mis);
+  for (size_t l = 0; l < ND; ++l) out.n_mis[0] += m[l];
 }
 
 bool NarrowBlock(const NarrowArgs& args, NarrowValues& v, BlockLanes& out) {
