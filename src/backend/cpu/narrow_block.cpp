@@ -148,6 +148,7 @@ void sums_pass(const NarrowValues& v, size_t n, const NarrowArgs& args, const Co
   for (size_t k = 0; k < KD; ++k) {
     VD s_a = zero, s_b = zero, s_sq_a = zero, s_sq_b = zero, s_dot = zero;
     VD mrel = hn::Set(dd, args.max_rel_seed);
+    VD scaled = hn::Mul(mrel, factor);  // mrel * (1 - 2^-50), rounded
     for (size_t g = 0; g < n / kLanes; ++g) {
       const size_t j = g * kLanes + k * ND;
       const VD a = hn::PromoteTo(dd, hn::LoadU(dh, v.a + j));
@@ -158,17 +159,19 @@ void sums_pass(const NarrowValues& v, size_t n, const NarrowArgs& args, const Co
       s_sq_a = hn::Add(s_sq_a, hn::Mul(a, a));
       s_sq_b = hn::Add(s_sq_b, hn::Mul(b, b));
       const VD aa = hn::Abs(a), ad = hn::Abs(hn::Sub(b, a));
-      // Strictly above the threshold (the float64 pass has >=): the
-      // threshold is below mrel * |a| exactly (no underflow: |a| >= 2^-126
-      // and a positive mrel >= 2^-149 / 2^128 here), so a new maximum is still a
-      // candidate, and a lane whose maximum is 0 (unchanged weights: d == 0
-      // everywhere) is not a candidate at every element.
-      const VD threshold = hn::Mul(hn::Mul(mrel, aa), factor);
+      // Strictly above the threshold (the float64 pass has >=, and rounds
+      // mrel * |a| before scaling): fl(fl(mrel (1 - 2^-50)) |a|) is below
+      // mrel * |a| exactly (two roundings of 2^-53 each; no underflow:
+      // |a| >= 2^-126 and a positive mrel >= 2^-149 / 2^128 here), so a new
+      // maximum is still a candidate, and a lane whose maximum is 0
+      // (unchanged weights: d == 0 everywhere) is not one at every element.
+      const VD threshold = hn::Mul(scaled, aa);
       const auto rel_ok = hn::Ne(aa, zero);
       const auto cand = hn::And(rel_ok, hn::Gt(ad, threshold));
       if (HWY_UNLIKELY(!hn::AllFalse(dd, cand))) {
         const VD rel = hn::Div(ad, hn::IfThenElse(rel_ok, aa, hn::Set(dd, 1.0)));
         mrel = hn::IfThenElse(hn::And(cand, hn::Gt(rel, mrel)), rel, mrel);
+        scaled = hn::Mul(mrel, factor);
       }
       count_values(args.counts, codes, j, g, k);
     }
