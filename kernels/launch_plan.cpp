@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "backend/transpose.hpp"
+#include "backend/b_order.hpp"
 #include "io/mapped_file.hpp"
 #include "weightdiff/error.hpp"
 
@@ -85,9 +85,9 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
         d.off_b = d.off_a;
       } else {
         d.off_b = at;
-        if (t.b_transposed) {  // gathered in a's order: the slot holds it untransposed
-          const backend::ByteRange touched = backend::b_bytes_touched(t);
-          g.copies.push_back({t.b, touched.begin, b.bytes, at, true, t.first, touched.end});
+        if (t.b_order.any()) {  // gathered in a's order: the kernels see an ordinary pair
+          const backend::ByteRange touched = backend::b_bytes_touched(*t.b, t.b_order, t.first, t.count);
+          g.copies.push_back({t.b, touched.begin, b.bytes, at, true, t.b_order, t.first, t.count, touched.end});
         } else {
           g.copies.push_back({t.b, b.begin, b.bytes, at});
         }
@@ -113,10 +113,8 @@ void write_metadata(const LaunchGroup& g, uint8_t* slot) {
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len) {
   if (len == 0) return;
   if (op.gathered) {
-    const uint64_t es = dtype_bits(op.t->dtype) / 8;
-    const backend::TransposedShape s = backend::transposed_shape(*op.t);
-    backend::gather_transposed(op.t->data(), es, s.rows, s.cols, op.first + from / es, len / es,
-                               reinterpret_cast<std::byte*>(slot + op.dst + from));
+    backend::gather_b(*op.t, op.order, op.first, op.count, from, len,
+                      reinterpret_cast<std::byte*>(slot + op.dst + from));
     return;
   }
   std::memcpy(slot + op.dst + from, op.t->storage->data() + op.src_begin + from, len);

@@ -23,15 +23,16 @@ struct StagingLimits {
 };
 
 // One side of a task: bytes [src_begin, src_begin + bytes) of t's file go to
-// slot offset dst. A gathered side (b of a transposed pair) instead writes
-// `bytes` of its elements from `first` on in a's order
-// (backend::gather_transposed), reading [src_begin, src_end) of the file.
+// slot offset dst. A gathered side (a reordered b: backend::BOrder) instead
+// writes the `bytes` of its elements for a's [first, first + count) in a's
+// order (backend::gather_b), reading [src_begin, src_end) of the file.
 struct CopyOp {
   const TensorRef* t;
   uint64_t src_begin, bytes, dst;
   bool gathered = false;
-  uint64_t first = 0;    // gathered: a's flat index of the first element
-  uint64_t src_end = 0;  // gathered: the end of the bytes it reads
+  backend::BOrder order = {};      // gathered: how
+  uint64_t first = 0, count = 0;   // gathered: a's elements
+  uint64_t src_end = 0;            // gathered: the end of the bytes it reads
 };
 
 // One fill of a staging slot and the launch that consumes it:
@@ -53,8 +54,8 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
 // Writes the group's TaskDesc and TileDesc tables at the start of slot.
 void write_metadata(const LaunchGroup& g, uint8_t* slot);
 
-// Copies one CopyOp's bytes (or the part [from, from + len) of them: whole
-// elements when gathered) from the mapping into the slot. The caller guards
+// Copies one CopyOp's bytes (or the part [from, from + len) of them; whole
+// elements of a transposed b) from the mapping into the slot. The caller guards
 // against SIGBUS.
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len);
 

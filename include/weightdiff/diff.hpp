@@ -59,6 +59,10 @@ struct TensorDiff {
   // Compared as A against Bᵀ (--transpose auto): values, indices and
   // histograms are in A's order and shape.
   bool transposed = false;
+  // Nonzero: one side holds llama.cpp's Q/K row permutation for this many
+  // heads (--map-preset llama-gguf); the other side's rows are read in its
+  // order, so values, indices and histograms are in A's order.
+  uint32_t rope_heads = 0;
   // Either side a floating-point type (block-quantized included): such a
   // pair enters the global cosine and rel_l2; integer and bool pairs are
   // counted as exact matches instead.
@@ -114,6 +118,7 @@ struct DiffSettings {
   bool structure_only = false;
   bool exact = false;
   TransposeMode transpose = TransposeMode::automatic;
+  std::string map_preset;  // "" = none
   std::vector<std::string> fail_if;  // the gates applied (apply_gates), as given
 };
 

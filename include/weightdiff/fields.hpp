@@ -24,7 +24,9 @@ struct Field {
 
 // The per-tensor fields of SPEC §5 except histograms and `failed`, plus
 // `matched_as` (SPEC §8) after `name_b` when the tensor has one,
-// `transposed: true` after `shape_b` on a pair compared as A against Bᵀ, and after
+// `transposed: true` after `shape_b` on a pair compared as A against Bᵀ,
+// `rope_heads` after it on a pair read through llama.cpp's Q/K permutation,
+// and after
 // SPEC's fields `nonfinite_introduced`, `nonfinite_removed` and, with
 // --exact, `bytes_equal`. Unmatched and incomparable tensors carry name,
 // status, dtypes and shapes only.

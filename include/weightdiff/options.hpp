@@ -26,6 +26,9 @@ MapRule parse_map_rule(const std::string& spec);
 struct MatchOptions {
   std::vector<MapRule> map;
   std::vector<std::string> include, exclude;
+  // --map-preset: a built-in name table for a converted side ("llama-gguf":
+  // a GGUF file's tensors matched by their Hugging Face names); "" = none.
+  std::string map_preset = {};
 };
 
 // hybrid: the CPU and CUDA backends pulling chunks from one queue.

@@ -98,8 +98,9 @@ DiffReport diff(const py::object& a_spec, const py::object& b_spec, std::vector<
                 std::vector<std::string> exclude, const std::vector<std::string>& map,
                 std::optional<double> atol, std::optional<double> rtol,
                 const std::vector<std::string>& fail_if, const Compute& where, bool progress,
-                bool structure_only, const std::string& transpose) {
+                bool structure_only, const std::string& transpose, const std::string& map_preset) {
   DiffOptions opt;
+  opt.map_preset = map_preset;
   static_cast<ComputeOptions&>(opt) = compute_options(where);
   opt.include = std::move(include);
   opt.exclude = std::move(exclude);
@@ -204,15 +205,16 @@ PYBIND11_MODULE(_core, m) {
          std::optional<double> atol, std::optional<double> rtol,
          const std::vector<std::string>& fail_if, const std::string& backend,
          const std::vector<int>& devices, unsigned threads, std::pair<int, int> hist_range,
-         bool progress, bool structure_only, const std::string& transpose) {
+         bool progress, bool structure_only, const std::string& transpose,
+         const std::string& map_preset) {
         return wp::diff(a, b, std::move(include), std::move(exclude), map, atol, rtol, fail_if,
                         wp::Compute{backend, devices, threads, hist_range}, progress, structure_only,
-                        transpose);
+                        transpose, map_preset);
       },
       py::arg("a"), py::arg("b"), py::arg("include"), py::arg("exclude"), py::arg("map"),
       py::arg("atol"), py::arg("rtol"), py::arg("fail_if"), py::arg("backend"), py::arg("devices"),
       py::arg("threads"), py::arg("hist_range"), py::arg("progress"), py::arg("structure_only"),
-      py::arg("transpose"));
+      py::arg("transpose"), py::arg("map_preset"));
   m.def(
       "inspect",
       [](const py::object& a, std::vector<std::string> include, std::vector<std::string> exclude,

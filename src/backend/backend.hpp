@@ -18,6 +18,19 @@
 
 namespace weightdiff::backend {
 
+// How b's stored elements line up with a's when not in the same order
+// (backend/b_order.hpp reads them in a's order).
+struct BOrder {
+  // b is stored as a's transpose: a's [rows, cols] against b's [cols, rows].
+  bool transposed = false;
+  // Nonzero: llama.cpp's HF→GGUF permutation of Q/K rows for this many
+  // heads lies between them (the two rotary halves of each head
+  // interleaved); rope_b_is_gguf says which side holds the permuted rows.
+  uint32_t rope_heads = 0;
+  bool rope_b_is_gguf = true;
+  bool any() const noexcept { return transposed || rope_heads != 0; }
+};
+
 struct ChunkTask {
   const TensorRef* a;
   const TensorRef* b;
@@ -28,9 +41,8 @@ struct ChunkTask {
   // the a-side fields of the result are that tensor's value statistics.
   // Set by the caller, never inferred: diff_models(m, m) is two-sided.
   bool one_sided = false;
-  // b is stored as a's transpose (backend/transpose.hpp): a's [rows, cols]
-  // against b's [cols, rows], compared in a's order.
-  bool b_transposed = false;
+  // b's elements read in a's order (backend/b_order.hpp).
+  BOrder b_order = {};
 };
 
 // The file bytes [begin, end) holding elements [first, first + count) of t
@@ -47,16 +59,6 @@ inline ByteRange chunk_bytes(const TensorRef& t, uint64_t first, uint64_t count)
   }
   const uint64_t bits = dtype_bits(t.dtype);
   return {t.offset + first * bits / 8, t.offset + ((first + count) * bits + 7) / 8};
-}
-
-// The file bytes a task touches on b's side: chunk_bytes, or for a
-// transposed b the span from its first to its last element read (the
-// chunk's rows of a are b's columns, in every row of b).
-inline ByteRange b_bytes_touched(const ChunkTask& t) {
-  if (!t.b_transposed) return chunk_bytes(*t.b, t.first, t.count);
-  const uint64_t rows = t.b->shape[1], cols = t.b->shape[0], es = dtype_bits(t.b->dtype) / 8;
-  const uint64_t r0 = t.first / cols, r1 = (t.first + t.count - 1) / cols;
-  return {t.b->offset + r0 * es, t.b->offset + ((cols - 1) * rows + r1 + 1) * es};
 }
 
 // The bytes a task reads (a one-sided task reads its tensor once); a

@@ -33,6 +33,7 @@ struct CliArgs : wd::cli::SharedArgs {
   bool structure_only = false;
   bool exact = false;
   std::string transpose = "auto";
+  std::string map_preset;
 };
 
 using wd::cli::want_color;
@@ -48,6 +49,7 @@ int run(const CliArgs& args) {
   opt.exclude = args.exclude;
   opt.structure_only = args.structure_only;
   opt.exact = args.exact;
+  opt.map_preset = args.map_preset;
   opt.transpose = args.transpose == "never" ? wd::TransposeMode::never : wd::TransposeMode::automatic;
   wd::validate(opt);
   std::vector<wd::Gate> gates;
@@ -127,6 +129,9 @@ int main(int argc, char** argv) {
                "compare names, dtypes, shapes and metadata; read no tensor data");
   app.add_flag("--exact", args.exact,
                "also require the same dtypes and bytes (a re-export check): exit 1 otherwise");
+  app.add_option("--map-preset", args.map_preset,
+                 "built-in names for a converted side: llama-gguf (a GGUF file's blk.N.attn_q.weight,\n"
+                 "... as the Hugging Face checkpoint's names; llama.cpp's Q/K row permutation undone)");
   app.add_option("--transpose", args.transpose,
                  "auto: compare a 2-D pair stored as each other's transpose (A [r,c], B [c,r];\n"
                  "an ONNX MatMul weight against its Linear) as A against B^T; never: a shape mismatch")

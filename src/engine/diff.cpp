@@ -8,11 +8,13 @@
 #include <thread>
 
 #include "backend/backend.hpp"
+#include "backend/b_order.hpp"
 #include "backend/transpose.hpp"
 #include "engine/reduce_pairs.hpp"
 #include "engine/same_bytes.hpp"
 #include "match/fingerprint.hpp"
 #include "match/match.hpp"
+#include "match/preset.hpp"
 #include "match/prefix_hint.hpp"
 #include "weightdiff/diff.hpp"
 #include "weightdiff/error.hpp"
@@ -70,6 +72,22 @@ bool compare_transposed(const TensorRef& a, const TensorRef& b, TransposeMode mo
   return backend::can_gather_transposed(b);
 }
 
+// --map-preset llama-gguf: when one side holds llama.cpp's Q/K row
+// permutation and the other does not, B is read in A's row order.
+backend::BOrder rope_order(const match::Entry& e) {
+  backend::BOrder o;
+  if ((e.rope_heads_a != 0) == (e.rope_heads_b != 0) || e.a->shape != e.b->shape) return o;
+  o.rope_heads = e.rope_heads_b != 0 ? e.rope_heads_b : e.rope_heads_a;
+  o.rope_b_is_gguf = e.rope_heads_b != 0;
+  return backend::can_reorder(*e.b, o) ? o : backend::BOrder{};
+}
+
+// How the pair's B is read (describe decided it).
+backend::BOrder b_order_of(const match::Entry& e, const TensorDiff& d) {
+  if (d.transposed) return {true};
+  return d.rope_heads != 0 ? rope_order(e) : backend::BOrder{};
+}
+
 TensorDiff describe(const match::Entry& e, TransposeMode transpose) {
   TensorDiff d;
   d.name = e.name;
@@ -83,6 +101,7 @@ TensorDiff describe(const match::Entry& e, TransposeMode transpose) {
   if (e.a && e.b) {
     const bool supported = e.a->unsupported_dtype.empty() && e.b->unsupported_dtype.empty();
     d.transposed = supported && compare_transposed(*e.a, *e.b, transpose);
+    if (supported && !d.transposed) d.rope_heads = rope_order(e).rope_heads;
     if (!supported)
       d.status = Status::unsupported_dtype;
     else if (e.a->shape != e.b->shape && !d.transposed)
@@ -202,6 +221,7 @@ DiffSettings settings_of(const DiffOptions& opt) {
   s.structure_only = opt.structure_only;
   s.exact = opt.exact;
   s.transpose = opt.transpose;
+  s.map_preset = opt.map_preset;
   return s;
 }
 
@@ -240,6 +260,7 @@ void validate(const DiffOptions& opt) {
   };
   check(opt.atol, "--atol");
   check(opt.rtol, "--rtol");
+  match::check_preset(opt.map_preset);
   if (opt.exact && opt.structure_only)
     throw Error(Errc::usage, "--exact compares tensor bytes: not with --structure-only");
 }
@@ -269,7 +290,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     const Tolerance tol = pair_tolerance(*e.a, *e.b, opt);
     d.atol = tol.atol;
     d.rtol = tol.rtol;
-    pairs.push_back({e.a, e.b, tol.atol, tol.rtol, false, d.transposed});
+    pairs.push_back({e.a, e.b, tol.atol, tol.rtol, false, b_order_of(e, d)});
     tensor_of_pair.push_back(i);
   }
 
@@ -282,7 +303,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     // their bytes compared.
     if (opt.exact)
       d.bytes_equal = d.status == Status::identical && engine::same_bytes(*pairs[i].a, *pairs[i].b, opt.cancel,
-                                                                         pairs[i].b_transposed);
+                                                                         pairs[i].b_order);
   }
   result.summary.bytes_read = reduced.bytes_read;
   add_content_hint(result, entries, opt);

@@ -30,6 +30,8 @@ std::vector<Field> tensor_fields(const TensorDiff& t) {
   f.insert(f.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
   // Only on a transposed pair (SPEC §8), as matched_as: other reports stay as they were.
   if (t.transposed) f.push_back({"transposed", true});
+  // Only on a pair read through llama.cpp's Q/K permutation (--map-preset).
+  if (t.rope_heads != 0) f.push_back({"rope_heads", uint64_t{t.rope_heads}});
   if (!t.stats) return f;
   const PairStats& s = *t.stats;
   const Metrics m = derive_metrics(s);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "backend/b_order.hpp"
 #include "backend/partial_stats.hpp"
 #include "io/mapping_budget.hpp"
 #include "weightdiff/cancel.hpp"
@@ -46,7 +47,8 @@ void release_batch(const Batch& batch) {
     for (const TensorRef* side : {t.a, t.b}) {
       if (!side->storage) continue;
       const backend::ByteRange r =
-          side == t.b ? backend::b_bytes_touched(t) : backend::chunk_bytes(*side, t.first, t.count);
+          side == t.b ? backend::b_bytes_touched(*t.b, t.b_order, t.first, t.count)
+                      : backend::chunk_bytes(*side, t.first, t.count);
       auto [it, fresh] = hull.emplace(side->storage.get(), std::pair{r.begin, r.end});
       if (!fresh)
         it->second = {std::min(it->second.first, r.begin), std::max(it->second.second, r.end)};

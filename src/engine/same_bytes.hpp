@@ -3,6 +3,7 @@
 // beyond 2^53 and block-quantized encodings of one value all compare equal.
 #pragma once
 
+#include "backend/backend.hpp"
 #include "weightdiff/cancel.hpp"
 #include "weightdiff/tensor.hpp"
 
@@ -11,8 +12,8 @@ namespace weightdiff::engine {
 // Same dtype, same byte count and the same content. Reads both in bounded
 // pieces through their storages (a file truncated meanwhile is
 // Error(changed), not a signal), drops the pages behind it, polls `cancel`.
-// b_transposed: b stored as a's transpose, its bytes compared in a's order.
+// b_order: b's bytes compared in a's order (a transposed or permuted b).
 bool same_bytes(const TensorRef& a, const TensorRef& b, const CancelFlag* cancel,
-                bool b_transposed = false);
+                const backend::BOrder& b_order = {});
 
 }  // namespace weightdiff::engine

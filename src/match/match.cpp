@@ -5,6 +5,7 @@
 
 #include "formats/limits.hpp"
 #include "match/pattern.hpp"
+#include "match/preset.hpp"
 #include "match/replace.hpp"
 #include "weightdiff/error.hpp"
 
@@ -47,22 +48,43 @@ std::vector<Entry> match_tensors(const Model& a, const Model& b, const MatchOpti
   std::map<std::string, Entry> by_key;
   bool any_derived = false;
   size_t kept_a = 0, kept_b = 0;
-  for (const auto& t : a.tensors) {
-    if (!filter.keep(t.name, t.matched_as)) continue;
+  // A preset's name is a side's derived name (a GGUF file has none of its own).
+  const auto preset_a = preset_names(a, opt.map_preset);
+  const auto preset_b = preset_names(b, opt.map_preset);
+  const auto derived_name = [](const auto& preset, size_t i, const TensorRef& t) -> const std::string& {
+    return i < preset.size() && preset[i] ? preset[i]->name : t.matched_as;
+  };
+  const auto rope_heads = [](const auto& preset, size_t i) -> uint32_t {
+    return i < preset.size() && preset[i] ? preset[i]->rope_heads : 0;
+  };
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    const TensorRef& t = a.tensors[i];
+    const std::string& as = derived_name(preset_a, i, t);
+    if (!filter.keep(t.name, as)) continue;
     ++kept_a;
-    const std::string& key = t.matched_as.empty() ? t.name : t.matched_as;
+    const std::string& key = as.empty() ? t.name : as;
     Entry& e = by_key[key];
+    if (e.a)  // two preset names alike: cannot happen for distinct GGUF names
+    {
+      std::string msg = "two tensors are matched as '";  // += only: GCC 12's -Wrestrict
+      msg += key;
+      msg += "'";
+      throw Error(Errc::conflict, msg, a.path);
+    }
     e.a = &t;
     e.name = t.name;
-    if (!t.matched_as.empty()) e.matched_as = key, any_derived = true;
+    e.rope_heads_a = rope_heads(preset_a, i);
+    if (!as.empty()) e.matched_as = key, any_derived = true;
   }
   std::map<std::string, const std::string*> mapped_from;
-  for (const auto& t : b.tensors) {
+  for (size_t i = 0; i < b.tensors.size(); ++i) {
+    const TensorRef& t = b.tensors[i];
+    const std::string& as = derived_name(preset_b, i, t);
     std::string shown = mapped(t.name);
     // A --map rule that renames the file's name is explicit and wins;
     // otherwise the derived name is matched, after --map too.
-    const bool derived = !t.matched_as.empty() && shown == t.name;
-    std::string key = derived ? mapped(t.matched_as) : shown;
+    const bool derived = !as.empty() && shown == t.name;
+    std::string key = derived ? mapped(as) : shown;
     auto [it, fresh] = mapped_from.emplace(key, &t.name);
     if (!fresh)
       throw Error(Errc::conflict, "--map sends both '" + *it->second + "' and '" + t.name +
@@ -73,6 +95,7 @@ std::vector<Entry> match_tensors(const Model& a, const Model& b, const MatchOpti
     Entry& e = by_key[key];
     e.b = &t;
     e.name_b = t.name;
+    if (derived) e.rope_heads_b = rope_heads(preset_b, i);
     if (!e.a) e.name = std::move(shown);
     if (derived) e.matched_as = key, any_derived = true;
   }

@@ -17,9 +17,13 @@ struct Entry {
   std::string matched_as;
   const TensorRef* a = nullptr;  // null: only in B
   const TensorRef* b = nullptr;  // null: only in A
+  // Nonzero: that side holds the tensor with llama.cpp's Q/K row
+  // permutation for this many heads (--map-preset llama-gguf).
+  uint32_t rope_heads_a = 0, rope_heads_b = 0;
 };
 
-// Applies --map to B's names, the include/exclude filters to both sides,
+// Applies --map-preset (a side's preset names act as its derived names),
+// --map to B's names, the include/exclude filters to both sides,
 // and pairs by name: a tensor's matched_as when it has one (for B: unless a
 // --map rule renames its file name), else its name; --map applies to B's
 // matched_as too. A filter keeps or drops a tensor when it matches either

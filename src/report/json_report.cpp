@@ -37,7 +37,8 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
                       {"hist_range", {o.hist.lo, o.hist.hi}},
                       {"structure_only", o.structure_only},
                       {"exact", o.exact},
-                      {"transpose", transpose_mode_name(o.transpose)}};
+                      {"transpose", transpose_mode_name(o.transpose)},
+                      {"map_preset", o.map_preset.empty() ? Json(nullptr) : Json(o.map_preset)}};
   const Summary& s = r.summary;
   Json summary;
   for (const auto& f : summary_numeric_fields(s)) {

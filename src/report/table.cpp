@@ -162,6 +162,7 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
     if (rows[i].nonfinite_changed())
       out << "  NaN/Inf +" << m.nonfinite_introduced << " -" << m.nonfinite_removed;
     if (t.transposed) out << "  B transposed";
+    if (t.rope_heads != 0) out << "  Q/K rows unpermuted (" << t.rope_heads << " heads)";
     if (t.bytes_equal && !*t.bytes_equal && t.status == Status::identical) out << "  bytes differ";
     if (!t.failed.empty()) {
       out << "  fails:";

@@ -119,7 +119,7 @@ void expect_transposed_gives_plain_bits(const MakeBackend& plain, const MakeBack
     const MemTensor b = as_matrix(b0, c.rows, c.cols, false);
     const MemTensor bt = as_matrix(b0, c.rows, c.cols, true);
     const weightdiff::engine::PlannedPair plain_pair[] = {{&a.ref, &b.ref, 1e-5, 1e-3}};
-    const weightdiff::engine::PlannedPair transposed_pair[] = {{&a.ref, &bt.ref, 1e-5, 1e-3, false, true}};
+    const weightdiff::engine::PlannedPair transposed_pair[] = {{&a.ref, &bt.ref, 1e-5, 1e-3, false, {true}}};
     const auto want = weightdiff::engine::reduce_pairs(plain_pair, *plain(), opt);
     const auto got = weightdiff::engine::reduce_pairs(transposed_pair, *transposed(), opt);
     ASSERT_EQ(got.stats.size(), 1u);

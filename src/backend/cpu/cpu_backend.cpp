@@ -9,7 +9,7 @@
 #include "backend/backend.hpp"
 #include "backend/cpu/fused_kernel.hpp"
 #include "backend/partial_stats.hpp"
-#include "backend/transpose.hpp"
+#include "backend/b_order.hpp"
 #include "io/mapped_file.hpp"
 #include "io/sigbus_guard.hpp"
 
@@ -43,26 +43,25 @@ class CpuBackend final : public Backend {
     const bool one_sided = t.one_sided;  // inspect: read and decode once
     cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), one_sided ? nullptr : t.b->data(),
                        t.first,    t.count,    t.atol,      t.rtol, hist, one_sided};
-    // A transposed b: its chunk gathered in a's order first (one chunk's
-    // bytes per thread, reused).
+    // A reordered b (transposed, permuted rows): its chunk gathered in a's
+    // order first (one chunk's bytes per thread, reused).
     thread_local std::vector<std::byte> gathered;
     Partial p;
     // A file truncated under us: Error(changed), not a SIGBUS.
     io::read_guarded(t.a->storage.get(), t.b->storage.get(), [&] {
-      if (t.b_transposed) {
-        const size_t es = dtype_bits(t.b->dtype) / 8;
-        gathered.resize(static_cast<size_t>(t.count) * es);
-        const TransposedShape s = transposed_shape(*t.b);
-        gather_transposed(t.b->data(), es, s.rows, s.cols, t.first, t.count, gathered.data());
+      if (t.b_order.any()) {
+        const ByteRange r = chunk_bytes(*t.b, t.first, t.count);
+        gathered.resize(static_cast<size_t>(r.end - r.begin));
+        gather_b(*t.b, t.b_order, t.first, t.count, 0, gathered.size(), gathered.data());
         in.gathered_b = gathered.data();
       }
       p = cpu::reduce_chunk(in, slots);
     });
     // The chunk's pages are done with: keep the resident set bounded. A
-    // transposed b's chunk spans the whole tensor, read again by the next
-    // chunk: it goes with the batch (engine::reduce_pairs).
+    // reordered b's chunk spans rows the next chunk reads again: its pages
+    // go with the batch (engine::reduce_pairs).
     release(*t.a, t.first, t.count);
-    if (!one_sided && !t.b_transposed) release(*t.b, t.first, t.count);
+    if (!one_sided && !t.b_order.any()) release(*t.b, t.first, t.count);
     return p;
   }
 
