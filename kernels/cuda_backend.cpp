@@ -7,9 +7,8 @@
 #include "cuda_backend.hpp"
 
 #include <algorithm>
-#include <exception>
-#include <thread>
 
+#include "backend/on_each_thread.hpp"
 #include "backend/registry.hpp"
 #include "cuda_try.hpp"
 #include "pipeline.hpp"
@@ -45,33 +44,30 @@ class CudaBackend final : public backend::Backend {
 
   void reduce(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
               std::span<Partial> out, std::span<uint64_t> slots) override {
-    if (pipes_.size() == 1) return pipes_[0]->reduce(tasks, hist, out, slots);
+    submit(tasks, hist, out, slots);
+    collect();
+  }
+
+  size_t max_in_flight() const noexcept override { return Pipeline::kInFlight; }
+
+  // Each pipeline gets its range of the batch (possibly empty, so that every
+  // pipeline sees one submit per collect), staged concurrently.
+  void submit(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
+              std::span<Partial> out, std::span<uint64_t> slots) override {
+    if (pipes_.size() == 1) return pipes_[0]->submit(tasks, hist, out, slots);
     const size_t H = hist_layout(hist).total();
     std::vector<uint64_t> bytes(tasks.size());
-    for (size_t i = 0; i < tasks.size(); ++i)
-      bytes[i] = backend::task_bytes(tasks[i]);
+    for (size_t i = 0; i < tasks.size(); ++i) bytes[i] = backend::task_bytes(tasks[i]);
     const std::vector<size_t> cut = split_by_bytes(bytes, pipes_.size());
-    std::vector<std::exception_ptr> errors(pipes_.size());
-    auto run = [&](size_t p) {
-      try {
-        const size_t n = cut[p + 1] - cut[p];
-        pipes_[p]->reduce(tasks.subspan(cut[p], n), hist, out.subspan(cut[p], n),
-                          slots.subspan(cut[p] * H, n * H));
-      } catch (...) {
-        errors[p] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> workers;
-    try {
-      for (size_t p = 1; p < pipes_.size(); ++p) workers.emplace_back(run, p);
-    } catch (...) {  // a joinable std::thread must never be destroyed
-      for (auto& w : workers) w.join();
-      throw;
-    }
-    run(0);
-    for (auto& w : workers) w.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    backend::on_each_thread(pipes_.size(), [&](size_t p) {
+      const size_t n = cut[p + 1] - cut[p];
+      pipes_[p]->submit(tasks.subspan(cut[p], n), hist, out.subspan(cut[p], n),
+                        slots.subspan(cut[p] * H, n * H));
+    });
+  }
+
+  void collect() override {
+    for (auto& p : pipes_) p->collect();
   }
 
  private:

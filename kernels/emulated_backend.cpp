@@ -6,14 +6,16 @@
 // CUDA backend's semantics on machines without a GPU. Host C++ only (built
 // without nvcc too).
 #include <cstdlib>
+#include <deque>
 #include <memory>
+#include <stdexcept>
 
 #include "emulated_backend.hpp"
 
 #include "backend/hybrid_backend.hpp"
 #include "backend/registry.hpp"
 #include "emulate.hpp"
-#include "io/sigbus_guard.hpp"
+#include "slot_fill.hpp"
 
 namespace weightdiff::cuda {
 namespace {
@@ -33,6 +35,24 @@ class EmulatedCudaBackend final : public backend::Backend {
   std::string name() const override { return "cuda-emulation"; }
   unsigned threads() const override { return 1; }
 
+  // Asynchronous as the CUDA backend is (two batches outstanding), and
+  // deferred to the extreme: nothing is read or computed before collect(),
+  // so an engine that merged, released or freed a batch too early, or
+  // collected out of order, gives wrong results in the tests.
+  size_t max_in_flight() const noexcept override { return 2; }
+  void submit(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
+              std::span<Partial> out, std::span<uint64_t> slots) override {
+    if (pending_.size() >= max_in_flight())
+      throw std::logic_error("cuda-emulation: more batches submitted than max_in_flight");
+    pending_.push_back({tasks, hist, out, slots});
+  }
+  void collect() override {
+    if (pending_.empty()) throw std::logic_error("cuda-emulation: collect without a batch");
+    const Pending p = pending_.front();
+    pending_.pop_front();
+    reduce(p.tasks, p.hist, p.out, p.slots);
+  }
+
   void reduce(std::span<const backend::ChunkTask> tasks, const HistRange& hist,
               std::span<Partial> out, std::span<uint64_t> slots) override {
     const HistLayout h = hist_layout(hist);
@@ -40,13 +60,7 @@ class EmulatedCudaBackend final : public backend::Backend {
     for (const LaunchGroup& g : plan_launches(tasks, limits_)) {
       if (cancelled()) return;
       HostSlot slot(g.bytes);
-      write_metadata(g, slot.mem.get());
-      for (const CopyOp& op : g.copies) {
-        // A file truncated under us: Error(changed), not a SIGBUS.
-        io::read_guarded(op.t->storage.get(), nullptr,
-                         [&] { copy_bytes(op, slot.mem.get(), 0, op.bytes); });
-        if (op.t->storage) op.t->storage->release(op.src_begin, op.bytes);
-      }
+      fill_slot(g, copy_runs(g), slot.mem.get(), nullptr);  // as the staging ring fills
       const LaunchResults r = emulate_launch(slot.mem.get(), g, h);
       for (size_t k = 0; k < g.tasks.size(); ++k) {
         out[g.first_task + k] = r.partials[k];
@@ -57,7 +71,14 @@ class EmulatedCudaBackend final : public backend::Backend {
   }
 
  private:
+  struct Pending {
+    std::span<const backend::ChunkTask> tasks;
+    HistRange hist;
+    std::span<Partial> out;
+    std::span<uint64_t> slots;
+  };
   StagingLimits limits_;
+  std::deque<Pending> pending_;
 };
 
 std::unique_ptr<backend::Backend> make_emulated(const std::vector<int>&, unsigned, bool,

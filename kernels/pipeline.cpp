@@ -28,14 +28,23 @@ Pipeline::~Pipeline() {
   ring_.synchronize();
 }
 
-void Pipeline::reduce(std::span<const backend::ChunkTask> tasks, const HistRange& range,
+void Pipeline::submit(std::span<const backend::ChunkTask> tasks, const HistRange& range,
                       std::span<Partial> out, std::span<uint64_t> slots) {
-  if (tasks.empty()) return;
+  if (pending_.size() >= kInFlight)
+    throw Error(Errc::backend, "CUDA pipeline: more batches submitted than it holds");
+  // Free: at most kInFlight are outstanding and this one is not.
+  Results& r = results_[next_results_++ % kInFlight];
+  r.out = out, r.slots = slots, r.n = tasks.size();
+  if (tasks.empty()) {  // nothing to wait for; collect() stays one per submit()
+    pending_.push_back(&r);
+    return;
+  }
   CUDA_TRY(cudaSetDevice(device_));
   const HistLayout h = hist_layout(range);
   const uint32_t H = h.total();
   reserve_tiles(H);
   reserve_results(tasks.size(), H);
+  reserve_host(r, tasks.size(), H);
   StagingLimits limits = config_.staging;
   limits.max_tiles = tile_cap_;
   const std::vector<LaunchGroup> groups = plan_launches(tasks, limits);
@@ -54,15 +63,25 @@ void Pipeline::reduce(std::span<const backend::ChunkTask> tasks, const HistRange
     a.d_result_hist = d_res_hist_.data() + g.first_task * H;
     CUDA_TRY(launch_diff(a, compute));
   });
-  CUDA_TRY(cudaMemcpyAsync(h_res_.data(), d_res_.data(), tasks.size() * sizeof(Partial),
+  CUDA_TRY(cudaMemcpyAsync(r.partials.data(), d_res_.data(), tasks.size() * sizeof(Partial),
                            cudaMemcpyDeviceToHost, compute));
-  CUDA_TRY(cudaMemcpyAsync(h_res_hist_.data(), d_res_hist_.data(), tasks.size() * H * 8,
+  CUDA_TRY(cudaMemcpyAsync(r.hist.data(), d_res_hist_.data(), tasks.size() * H * 8,
                            cudaMemcpyDeviceToHost, compute));
-  CUDA_TRY(cudaStreamSynchronize(compute));
+  CUDA_TRY(cudaEventRecord(r.done.get(), compute));
+  pending_.push_back(&r);
+}
+
+void Pipeline::collect() {
+  if (pending_.empty()) throw Error(Errc::backend, "CUDA pipeline: collect without a batch");
+  Results& r = *pending_.front();
+  pending_.pop_front();
+  if (r.n == 0) return;
+  CUDA_TRY(cudaSetDevice(device_));
+  CUDA_TRY(cudaEventSynchronize(r.done.get()));
   // The device's results are the shared accumulator: handed over as they are.
-  std::copy(h_res_.data(), h_res_.data() + tasks.size(), out.begin());
+  std::copy(r.partials.data(), r.partials.data() + r.n, r.out.begin());
   // unsigned long long (CUDA's atomics) to uint64_t by value, not by an aliasing cast.
-  std::copy(h_res_hist_.data(), h_res_hist_.data() + tasks.size() * H, slots.begin());
+  std::copy(r.hist.data(), r.hist.data() + r.n * r.H, r.slots.begin());
 }
 
 // Buffers are freed before their replacements are allocated (lower peak),
@@ -81,15 +100,25 @@ void Pipeline::reserve_tiles(uint32_t H) {
 
 void Pipeline::reserve_results(size_t n, uint32_t H) {
   if (n <= res_cap_ && H == res_H_) return;
+  // The previous batch's copy-out reads them.
   CUDA_TRY(cudaStreamSynchronize(ring_.compute()));
   const size_t cap = std::max(n, res_cap_);
-  d_res_.reset(), d_res_hist_.reset(), h_res_.reset(), h_res_hist_.reset();
-  res_cap_ = 0, res_H_ = 0;  // until all four are allocated again
+  d_res_.reset(), d_res_hist_.reset();
+  res_cap_ = 0, res_H_ = 0;  // until both are allocated again
   d_res_ = DeviceBuffer<Partial>(cap);
   d_res_hist_ = DeviceBuffer<unsigned long long>(cap * H);
-  h_res_ = PinnedBuffer<Partial>(cap);
-  h_res_hist_ = PinnedBuffer<unsigned long long>(cap * H);
   res_cap_ = cap, res_H_ = H;
+}
+
+// Only for a Results no outstanding batch uses: no wait needed.
+void Pipeline::reserve_host(Results& r, size_t n, uint32_t H) {
+  if (n <= r.cap && H == r.H) return;
+  const size_t cap = std::max(n, r.cap);
+  r.partials.reset(), r.hist.reset();
+  r.cap = 0, r.H = 0;  // until both are allocated again
+  r.partials = PinnedBuffer<Partial>(cap);
+  r.hist = PinnedBuffer<unsigned long long>(cap * H);
+  r.cap = cap, r.H = H;
 }
 
 }  // namespace weightdiff::cuda

@@ -3,8 +3,8 @@
 //
 // For each launch group in turn: prefetch the next group's pages (madvise
 // WILLNEED), wait until the slot's previous upload is done, fill the slot
-// from the mappings on host threads (SIGBUS-guarded, pages released
-// behind), upload it on the copy stream once the slot's previous consumer
+// from the mappings on host threads (slot_fill.hpp: SIGBUS-guarded, pages
+// released behind, one range per run of adjacent copies), upload it on the copy stream once the slot's previous consumer
 // is done, then let the consumer enqueue its work on the compute stream
 // after the upload. So page cache/disk, PCIe and compute overlap, and memory
 // is bounded by slots x slot bytes whatever the model.
@@ -51,8 +51,6 @@ class StagingRing {
     DeviceBuffer<uint8_t> dev;
     Event copied, consumed;
   };
-
-  void fill(const LaunchGroup& g, uint8_t* slot);
 
   Stream copy_, compute_;
   std::vector<Slot> slots_;

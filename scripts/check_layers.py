@@ -14,10 +14,11 @@ a lower one, never a higher one:
   engine   src/engine/ + include/weightdiff/{diff,gates,inspect,fields}.hpp
   report   src/report/ + include/weightdiff/{report,inspect_report}.hpp
   cli      src/cli/           the command line: public headers only
+  python   python/src/        the Python binding: public headers only
 
 Two more rules: a public header (include/weightdiff/) includes only public
-headers; src/cli/ includes only public headers and its own files (a binding
-or a user's program has nothing else either).
+headers; src/cli/ and python/src/ include only public headers and their own
+files (a user's program has nothing else either).
 
 And for CUDA: kernels/ is the only place of CUDA code (no .cu/.cuh and no
 CUDA or CUB header in include/ or src/), and a kernels/ header outside RUNTIME_HEADERS
@@ -32,7 +33,7 @@ import re
 import sys
 from pathlib import Path
 
-ORDER = ["core", "io", "formats", "match", "backend", "engine", "report", "cli"]
+ORDER = ["core", "io", "formats", "match", "backend", "engine", "report", "cli", "python"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 
 PUBLIC = {
@@ -62,6 +63,8 @@ def layer_of(rel: Path):
         return SRC_DIRS.get(parts[1], "unlisted")
     if parts[0] == "kernels":
         return "backend"
+    if parts[:2] == ("python", "src"):
+        return "python"
     return None
 
 
@@ -111,7 +114,7 @@ def cuda_violations(root: Path, files):
 
 def main() -> int:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)
-    files = [p for d in ("include", "src", "kernels") for p in (root / d).rglob("*")
+    files = [p for d in ("include", "src", "kernels", "python/src") for p in (root / d).rglob("*")
              if p.suffix in (".hpp", ".cpp", ".cu", ".cuh", ".in") and p.is_file()]
     bad = []
     for f in sorted(files):
@@ -131,8 +134,8 @@ def main() -> int:
             public_target = drel.parts[0] == "include"
             if rel.parts[0] == "include" and not public_target:
                 bad.append(f"{rel}: public header includes private {target}")
-            elif own == "cli" and not public_target and theirs != "cli":
-                bad.append(f"{rel}: the CLI includes private {target} ({theirs}); "
+            elif own in ("cli", "python") and not public_target and theirs != own:
+                bad.append(f"{rel}: the {own} layer includes private {target} ({theirs}); "
                            "use the public API")
             elif RANK[theirs] > RANK[own]:
                 bad.append(f"{rel} ({own}) includes {target} ({theirs}): upward edge")

@@ -12,9 +12,15 @@ DEBIAN_PACKAGES=(
   libre2-dev
   chromium fonts-liberation
   clang libclang-rt-dev
-  python3 python3-pip
+  python3 python3-pip python3-venv
+  # The Python package (python/): the binding's headers and Python's own.
+  pybind11-dev libdlpack-dev python3-dev
 )
-PYTHON_MODULES=(numpy safetensors ml_dtypes onnx pytest gguf)
+# pip names; PYTHON_IMPORTS: the same modules as `import` names them.
+# scikit-build-core builds the wheel (`pip wheel . --no-build-isolation` in
+# the tests); pandas is what DiffResult.to_pandas() returns.
+PYTHON_MODULES=(numpy safetensors ml_dtypes onnx pytest gguf scikit-build-core pandas)
+PYTHON_IMPORTS=(numpy safetensors ml_dtypes onnx pytest gguf scikit_build_core pandas)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -35,7 +41,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-import_check="import $(IFS=,; echo "${PYTHON_MODULES[*]}")"
+import_check="import $(IFS=,; echo "${PYTHON_IMPORTS[*]}")"
 if ! python3 -c "$import_check" 2>/dev/null; then
   echo "install_deps: pip install ${PYTHON_MODULES[*]}"
   # Debian's own python3 is "externally managed" (PEP 668).

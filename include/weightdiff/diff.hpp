@@ -30,6 +30,9 @@ struct DiffOptions : MatchOptions, ComputeOptions {
   std::optional<double> atol, rtol;  // override the per-dtype defaults; finite, >= 0
   // Names, dtypes, shapes and metadata only: no backend, no tensor byte read.
   bool structure_only = false;
+  // --exact: also compare the bytes of every equal-valued pair of one dtype;
+  // a dtype change or a byte difference then decides the exit code.
+  bool exact = false;
 };
 
 // validate(ComputeOptions) and the tolerances. Throws Error(usage).
@@ -44,8 +47,14 @@ struct TensorDiff {
   Status status = Status::identical;
   std::string dtype_a, dtype_b;  // SPEC §5 names (the format's for unsupported); "" if absent
   std::vector<uint64_t> shape_a, shape_b;
+  // Either side a floating-point type (block-quantized included): such a
+  // pair enters the global cosine and rel_l2; integer and bool pairs are
+  // counted as exact matches instead.
+  bool floating = false;
   double atol = 0, rtol = 0;
   std::optional<PairStats> stats;  // set for compared pairs
+  // --exact only, for compared pairs: dtypes equal and bytes identical.
+  std::optional<bool> bytes_equal;
   std::vector<std::string> failed;  // --fail-if conditions triggered
 };
 
@@ -55,10 +64,22 @@ struct Summary {
   bool structure_only = false;  // then matched/dtype_mismatch are reported, nothing compared
   uint64_t matched = 0, dtype_mismatch = 0;
   uint64_t elements = 0, mismatched = 0;
-  std::optional<double> max_abs;
+  std::optional<double> max_abs;  // over every compared pair; null if none has a finite pair
   std::string max_abs_tensor;
+  // The global vector: the floating-point pairs' finite elements only (an
+  // integer buffer such as position_ids would otherwise dominate it). Null
+  // when no floating-point pair was compared: an empty comparison is not a
+  // perfect one.
+  uint64_t float_tensors = 0, float_elements = 0;
   double dot = 0, sum_sq_a = 0, sum_sq_b = 0, sum_sq_diff = 0;
-  double cosine = 1, rel_l2 = 0;
+  std::optional<double> cosine, rel_l2;
+  // Integer and bool pairs: how many, and how many are not identical.
+  uint64_t int_tensors = 0, int_elements = 0, int_tensors_changed = 0;
+  uint64_t dtype_changed = 0;  // compared pairs whose dtypes differ
+  // Elements finite in A and NaN/Inf in B, the reverse, and the pairs with either.
+  uint64_t nonfinite_introduced = 0, nonfinite_removed = 0, nonfinite_tensors = 0;
+  bool exact = false;        // --exact: bytes_differ is reported and decides
+  uint64_t bytes_differ = 0;  // compared pairs whose dtypes or bytes differ
   std::vector<std::string> failed;
   double seconds = 0;
   uint64_t bytes_read = 0;
@@ -79,6 +100,7 @@ struct DiffSettings {
   std::vector<std::string> include, exclude;
   HistRange hist;
   bool structure_only = false;
+  bool exact = false;
   std::vector<std::string> fail_if;  // the gates applied (apply_gates), as given
 };
 

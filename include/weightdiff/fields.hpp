@@ -13,18 +13,23 @@
 
 namespace weightdiff {
 
-// One named field of a report row, in SPEC §5 order. monostate = null.
-using FieldValue = std::variant<std::monostate, uint64_t, double, std::string, std::vector<uint64_t>>;
+// One named field of a report row, in SPEC §5 order. monostate = null;
+// bool is a flag (JSON true/false), never a metric.
+using FieldValue =
+    std::variant<std::monostate, uint64_t, double, std::string, std::vector<uint64_t>, bool>;
 struct Field {
   const char* name;
   FieldValue value;
 };
 
 // The per-tensor fields of SPEC §5 except histograms and `failed`, plus
-// `matched_as` (SPEC §8) after `name_b` when the tensor has one. Unmatched
-// and incomparable tensors carry name, status, dtypes and shapes only.
+// `matched_as` (SPEC §8) after `name_b` when the tensor has one, and after
+// SPEC's fields `nonfinite_introduced`, `nonfinite_removed` and, with
+// --exact, `bytes_equal`. Unmatched and incomparable tensors carry name,
+// status, dtypes and shapes only.
 std::vector<Field> tensor_fields(const TensorDiff& t);
-// The numeric summary fields of SPEC §5 (what `global.` gates can name).
+// The numeric summary fields of SPEC §5 (what `global.` gates can name),
+// and after `rel_l2` what the global line pools and counts besides.
 std::vector<Field> summary_numeric_fields(const Summary& s);
 
 // Names of the numeric fields among `fields`, and of every numeric field a

@@ -70,6 +70,11 @@ struct Metrics {
   double norm_a = 0, norm_b = 0, norm_diff = 0;
   double cosine = 1, rel_l2 = 0, snr_db = 0;
   std::optional<double> mean_a, mean_b, std_a, std_b, min_a, max_a, min_b, max_b;
+  // Elements finite in A and NaN/Inf in B (introduced), and the reverse
+  // (removed): exact, from the counts. A pair with either is never `close`
+  // (such an element is a mismatch whatever the tolerance) and fails every
+  // --fail-if, because the metrics over the finite pairs cannot show it.
+  uint64_t nonfinite_introduced = 0, nonfinite_removed = 0;
 };
 
 Metrics derive_metrics(const PairStats& s);

@@ -72,6 +72,24 @@ class Backend {
   virtual void reduce(std::span<const ChunkTask> tasks, const HistRange& hist,
                       std::span<Partial> out, std::span<uint64_t> slots) = 0;
 
+  // The asynchronous form, so a device's queue stays full across batches
+  // instead of draining at the end of each: submit() starts a batch and may
+  // return before it is done; collect() waits for the oldest batch submitted
+  // and not yet collected and leaves its results in that batch's out and
+  // slots. Until then the batch's tasks, out and slots must stay valid and
+  // its files pinned; at most max_in_flight() batches are outstanding. Once
+  // submit or collect has thrown, or `cancel` is set, outstanding batches
+  // may be abandoned: the backend never writes their out or slots after
+  // that. Results are the same bits as reduce() gives.
+  // The default computes in submit() and has nothing to collect: for a
+  // backend that keeps no device busy there is nothing to overlap.
+  virtual size_t max_in_flight() const noexcept { return 1; }
+  virtual void submit(std::span<const ChunkTask> tasks, const HistRange& hist,
+                      std::span<Partial> out, std::span<uint64_t> slots) {
+    reduce(tasks, hist, out, slots);
+  }
+  virtual void collect() {}
+
   // A backend made of others passes the flag on.
   virtual void set_cancel(const CancelFlag* cancel) noexcept { cancel_ = cancel; }
 

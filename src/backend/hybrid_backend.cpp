@@ -2,10 +2,11 @@
 // results scattered back in task order.
 #include "backend/hybrid_backend.hpp"
 
+#include <algorithm>
 #include <cmath>
-#include <exception>
-#include <thread>
+#include <deque>
 
+#include "backend/on_each_thread.hpp"
 #include "backend/partial_stats.hpp"
 #include "weightdiff/error.hpp"
 
@@ -51,46 +52,89 @@ class HybridBackend final : public Backend {
 
   void reduce(std::span<const ChunkTask> tasks, const HistRange& hist, std::span<Partial> out,
               std::span<uint64_t> slots) override {
-    const size_t H = hist_layout(hist).total();
+    submit(tasks, hist, out, slots);
+    collect();
+  }
+
+  // As deep as the deepest worker: a CUDA worker's queue stays full while
+  // the CPU worker computes its share of the next batch.
+  size_t max_in_flight() const noexcept override {
+    size_t depth = 1;
+    for (const auto& w : workers_) depth = std::max(depth, w.backend->max_in_flight());
+    return depth;
+  }
+
+  void submit(std::span<const ChunkTask> tasks, const HistRange& hist, std::span<Partial> out,
+              std::span<uint64_t> slots) override {
     const size_t n = workers_.size();
-    std::vector<std::vector<size_t>> owned(n);
-    for (size_t i = 0; i < tasks.size(); ++i) owned[hybrid_owner(tasks[i], shares_)].push_back(i);
-    std::vector<std::exception_ptr> errors(n);
-    auto work = [&](size_t w) {
-      try {
-        const std::vector<size_t>& mine = owned[w];
-        if (mine.empty() || cancelled()) return;
-        std::vector<ChunkTask> my_tasks;
-        my_tasks.reserve(mine.size());
-        for (const size_t i : mine) my_tasks.push_back(tasks[i]);
-        std::vector<Partial> my_out(mine.size(), empty_partial());
-        std::vector<uint64_t> my_slots(mine.size() * H, 0);
-        workers_[w].backend->reduce(my_tasks, hist, my_out, my_slots);
-        for (size_t k = 0; k < mine.size(); ++k) {
-          out[mine[k]] = my_out[k];
-          std::copy(my_slots.begin() + k * H, my_slots.begin() + (k + 1) * H,
-                    slots.begin() + mine[k] * H);
-        }
-      } catch (...) {
-        errors[w] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> threads;
-    try {
-      for (size_t w = 1; w < n; ++w) threads.emplace_back(work, w);
-    } catch (...) {  // a joinable std::thread must never be destroyed
-      for (auto& t : threads) t.join();
-      throw;
+    Outstanding& o = outstanding_.emplace_back();
+    o.out = out, o.slots = slots, o.H = hist_layout(hist).total();
+    o.parts.resize(n);
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      Part& part = o.parts[hybrid_owner(tasks[i], shares_)];
+      part.index.push_back(i);
+      part.tasks.push_back(tasks[i]);
     }
-    work(0);
-    for (auto& t : threads) t.join();
-    for (auto& e : errors)  // the first worker's error first: one deterministic message
-      if (e) std::rethrow_exception(e);
+    on_each_thread(workers_.size(), [&](size_t w) {
+      Part& part = o.parts[w];
+      if (part.tasks.empty() || cancelled()) return;
+      make_room(w);
+      part.out.assign(part.tasks.size(), empty_partial());
+      part.slots.assign(part.tasks.size() * o.H, 0);
+      workers_[w].backend->submit(part.tasks, hist, part.out, part.slots);
+      part.state = Part::submitted;
+    });
+  }
+
+  void collect() override {
+    Outstanding& o = outstanding_.front();
+    on_each_thread(workers_.size(), [&](size_t w) {
+      Part& part = o.parts[w];
+      if (part.state == Part::submitted) workers_[w].backend->collect();
+      part.state = Part::collected;
+    });
+    for (const Part& part : o.parts)
+      for (size_t k = 0; k < part.index.size() && !part.out.empty(); ++k) {
+        o.out[part.index[k]] = part.out[k];
+        std::copy(part.slots.begin() + k * o.H, part.slots.begin() + (k + 1) * o.H,
+                  o.slots.begin() + part.index[k] * o.H);
+      }
+    outstanding_.pop_front();
   }
 
  private:
+  // One worker's share of a batch, kept until the batch is collected.
+  struct Part {
+    std::vector<size_t> index;  // into the batch
+    std::vector<ChunkTask> tasks;
+    std::vector<Partial> out;
+    std::vector<uint64_t> slots;
+    enum { idle, submitted, collected } state = idle;
+  };
+  struct Outstanding {
+    std::span<Partial> out;
+    std::span<uint64_t> slots;
+    size_t H = 0;
+    std::vector<Part> parts;  // one per worker
+  };
+
+  // A worker shallower than this backend (the CPU: one batch) collects its
+  // oldest share early; its results wait in that Part until collect().
+  void make_room(size_t w) {
+    size_t outstanding = 0;
+    for (const Outstanding& o : outstanding_) outstanding += o.parts[w].state == Part::submitted;
+    if (outstanding < workers_[w].backend->max_in_flight()) return;
+    for (Outstanding& o : outstanding_)
+      if (o.parts[w].state == Part::submitted) {
+        workers_[w].backend->collect();
+        o.parts[w].state = Part::collected;
+        return;
+      }
+  }
+
   std::vector<HybridWorker> workers_;
   std::vector<double> shares_;
+  std::deque<Outstanding> outstanding_;
 };
 
 }  // namespace

@@ -31,6 +31,7 @@ struct CliArgs : wd::cli::SharedArgs {
   std::vector<std::string> map, fail_if;
   std::optional<double> atol, rtol;
   bool structure_only = false;
+  bool exact = false;
 };
 
 using wd::cli::want_color;
@@ -45,6 +46,7 @@ int run(const CliArgs& args) {
   opt.include = args.include;
   opt.exclude = args.exclude;
   opt.structure_only = args.structure_only;
+  opt.exact = args.exact;
   wd::validate(opt);
   std::vector<wd::Gate> gates;
   for (const auto& g : args.fail_if) gates.push_back(wd::parse_gate(g));
@@ -121,6 +123,8 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   app.add_flag("--structure-only", args.structure_only,
                "compare names, dtypes, shapes and metadata; read no tensor data");
+  app.add_flag("--exact", args.exact,
+               "also require the same dtypes and bytes (a re-export check): exit 1 otherwise");
 
   return wd::cli::parse_and_run(app, argc, argv, [&] { return run(args); });
 }

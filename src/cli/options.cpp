@@ -32,7 +32,7 @@ HistRange parse_hist_range(const std::string& s) {
 
 void add_shared_options(CLI::App& app, SharedArgs& args) {
   app.add_option("--backend", args.backend, "auto | cpu | cuda | hybrid (CPU and CUDA together)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+      ->check(CLI::IsMember({"auto", "cpu", "cuda", "hybrid"}));
   app.add_option("--devices", args.devices, "CUDA devices, e.g. 0,1 (used by the CUDA backend)");
   app.add_option("--threads", args.threads, "CPU worker threads")->check(CLI::Range(1u, 4096u));
   app.add_option("--json", args.json, "write the JSON report to PATH ('-' = stdout)");

@@ -71,6 +71,13 @@ Metrics derive_metrics(const PairStats& s) {
   m.max_a = defined_if(any, s.max_a);
   m.min_b = defined_if(any, s.min_b);
   m.max_b = defined_if(any, s.max_b);
+  // Outside F one side at least is NaN/Inf; elements where both are make up
+  // the rest: nonfinite_a + nonfinite_b = (numel - n_finite) + both.
+  const uint64_t nonfinite_a = s.nan_a + s.inf_a, nonfinite_b = s.nan_b + s.inf_b;
+  const uint64_t outside = s.numel - s.n_finite;
+  const uint64_t both = nonfinite_a + nonfinite_b >= outside ? nonfinite_a + nonfinite_b - outside : 0;
+  m.nonfinite_introduced = nonfinite_b >= both ? nonfinite_b - both : 0;
+  m.nonfinite_removed = nonfinite_a >= both ? nonfinite_a - both : 0;
   return m;
 }
 

@@ -9,6 +9,7 @@
 
 #include "backend/backend.hpp"
 #include "engine/reduce_pairs.hpp"
+#include "engine/same_bytes.hpp"
 #include "match/fingerprint.hpp"
 #include "match/match.hpp"
 #include "match/prefix_hint.hpp"
@@ -60,6 +61,7 @@ TensorDiff describe(const match::Entry& e) {
   d.matched_as = e.matched_as;
   if (e.a) d.dtype_a = e.a->dtype_label(), d.shape_a = e.a->shape;
   if (e.b) d.dtype_b = e.b->dtype_label(), d.shape_b = e.b->shape;
+  d.floating = (e.a && dtype_is_float(e.a->dtype)) || (e.b && dtype_is_float(e.b->dtype));
   if (!e.b) d.status = Status::only_in_a;
   if (!e.a) d.status = Status::only_in_b;
   if (e.a && e.b) {
@@ -118,8 +120,39 @@ void add_content_hint(DiffResult& r, const std::vector<match::Entry>& entries, c
   r.notices.push_back("hint: " + match::content_hint_text(*hint, !opt.map.empty()));
 }
 
+// One compared pair's share of the summary.
+void add_compared(Summary& s, const TensorDiff& t) {
+  const PairStats& p = *t.stats;
+  const Metrics m = derive_metrics(p);
+  ++s.compared;
+  s.elements += p.numel;
+  s.mismatched += p.mismatched;
+  if (p.n_finite > 0 && (!s.max_abs || p.max_abs > *s.max_abs)) {
+    s.max_abs = p.max_abs;
+    s.max_abs_tensor = t.name;
+  }
+  if (t.floating) {
+    ++s.float_tensors;
+    s.float_elements += p.numel;
+    s.dot += p.dot;
+    s.sum_sq_a += p.sum_sq_a;
+    s.sum_sq_b += p.sum_sq_b;
+    s.sum_sq_diff += p.sum_sq_diff;
+  } else {
+    ++s.int_tensors;
+    s.int_elements += p.numel;
+    if (t.status != Status::identical) ++s.int_tensors_changed;
+  }
+  if (t.dtype_a != t.dtype_b) ++s.dtype_changed;
+  s.nonfinite_introduced += m.nonfinite_introduced;
+  s.nonfinite_removed += m.nonfinite_removed;
+  if (m.nonfinite_introduced || m.nonfinite_removed) ++s.nonfinite_tensors;
+  if (t.bytes_equal && !*t.bytes_equal) ++s.bytes_differ;
+}
+
 void summarize(DiffResult& r) {
   Summary& s = r.summary;
+  s.exact = r.settings.exact;
   for (const auto& t : r.tensors) {
     switch (t.status) {
       case Status::identical: ++s.identical; break;
@@ -132,22 +165,12 @@ void summarize(DiffResult& r) {
       case Status::matched: ++s.matched; break;
       case Status::dtype_mismatch: ++s.dtype_mismatch; break;
     }
-    if (!is_compared(t.status)) continue;
-    const PairStats& p = *t.stats;
-    ++s.compared;
-    s.elements += p.numel;
-    s.mismatched += p.mismatched;
-    s.dot += p.dot;
-    s.sum_sq_a += p.sum_sq_a;
-    s.sum_sq_b += p.sum_sq_b;
-    s.sum_sq_diff += p.sum_sq_diff;
-    if (p.n_finite > 0 && (!s.max_abs || p.max_abs > *s.max_abs)) {
-      s.max_abs = p.max_abs;
-      s.max_abs_tensor = t.name;
-    }
+    if (is_compared(t.status)) add_compared(s, t);
   }
-  s.cosine = cosine_of(s.dot, s.sum_sq_a, s.sum_sq_b);
-  s.rel_l2 = rel_l2_of(s.sum_sq_diff, s.sum_sq_a);
+  if (s.float_tensors > 0) {
+    s.cosine = cosine_of(s.dot, s.sum_sq_a, s.sum_sq_b);
+    s.rel_l2 = rel_l2_of(s.sum_sq_diff, s.sum_sq_a);
+  }
 }
 
 DiffSettings settings_of(const DiffOptions& opt) {
@@ -159,6 +182,7 @@ DiffSettings settings_of(const DiffOptions& opt) {
   s.exclude = opt.exclude;
   s.hist = opt.hist;
   s.structure_only = opt.structure_only;
+  s.exact = opt.exact;
   return s;
 }
 
@@ -197,6 +221,8 @@ void validate(const DiffOptions& opt) {
   };
   check(opt.atol, "--atol");
   check(opt.rtol, "--rtol");
+  if (opt.exact && opt.structure_only)
+    throw Error(Errc::usage, "--exact compares tensor bytes: not with --structure-only");
 }
 
 DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
@@ -233,6 +259,10 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     TensorDiff& d = result.tensors[tensor_of_pair[i]];
     d.stats = std::move(reduced.stats[i]);
     d.status = status_of(*d.stats);
+    // Unequal values or dtypes already settle it; only equal values need
+    // their bytes compared.
+    if (opt.exact)
+      d.bytes_equal = d.status == Status::identical && engine::same_bytes(*pairs[i].a, *pairs[i].b, opt.cancel);
   }
   result.summary.bytes_read = reduced.bytes_read;
   add_content_hint(result, entries, opt);

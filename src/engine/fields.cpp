@@ -69,8 +69,11 @@ std::vector<Field> tensor_fields(const TensorDiff& t) {
       {"max_a", opt(m.max_a)},
       {"min_b", opt(m.min_b)},
       {"max_b", opt(m.max_b)},
+      {"nonfinite_introduced", m.nonfinite_introduced},
+      {"nonfinite_removed", m.nonfinite_removed},
   };
   f.insert(f.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  if (t.bytes_equal) f.push_back({"bytes_equal", *t.bytes_equal});
   return f;
 }
 
@@ -95,12 +98,25 @@ std::vector<Field> summary_numeric_fields(const Summary& s) {
       {"elements", s.elements},
       {"mismatched", s.mismatched},
       {"max_abs", opt(s.max_abs)},
-      {"cosine", s.cosine},
-      {"rel_l2", s.rel_l2},
+      {"cosine", opt(s.cosine)},
+      {"rel_l2", opt(s.rel_l2)},
+      {"float_tensors", s.float_tensors},
+      {"float_elements", s.float_elements},
+      {"int_tensors", s.int_tensors},
+      {"int_elements", s.int_elements},
+      {"int_tensors_changed", s.int_tensors_changed},
+      {"dtype_changed", s.dtype_changed},
+      {"nonfinite_introduced", s.nonfinite_introduced},
+      {"nonfinite_removed", s.nonfinite_removed},
+      {"nonfinite_tensors", s.nonfinite_tensors},
+  };
+  if (s.exact) more.push_back({"bytes_differ", s.bytes_differ});
+  std::vector<Field> tail{
       {"seconds", s.seconds},
       {"bytes_read", s.bytes_read},
   };
   f.insert(f.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  f.insert(f.end(), std::make_move_iterator(tail.begin()), std::make_move_iterator(tail.end()));
   return f;
 }
 
@@ -108,7 +124,8 @@ std::vector<std::string> numeric_field_names(const std::vector<Field>& fields) {
   std::vector<std::string> names;
   for (const auto& f : fields)
     if (!std::holds_alternative<std::string>(f.value) &&
-        !std::holds_alternative<std::vector<uint64_t>>(f.value))
+        !std::holds_alternative<std::vector<uint64_t>>(f.value) &&
+        !std::holds_alternative<bool>(f.value))
       names.emplace_back(f.name);
   return names;
 }

@@ -94,9 +94,13 @@ Gate parse_gate(const std::string& text) {
   if (end == value.c_str() || *end != '\0' || std::isnan(g.value))
     throw Error(Errc::usage, "--fail-if '" + core::excerpt(text) + "': '" + core::excerpt(value) +
                                  "' is not a number");
-  const bool known =
-      g.global ? contains(numeric_field_names(summary_numeric_fields(Summary{})), g.metric)
-               : contains(numeric_tensor_metrics(), g.metric);
+  static const std::vector<std::string> summary_metrics = [] {
+    Summary every;  // with the fields only --exact reports
+    every.exact = true;
+    return numeric_field_names(summary_numeric_fields(every));
+  }();
+  const bool known = g.global ? contains(summary_metrics, g.metric)
+                              : contains(numeric_tensor_metrics(), g.metric);
   if (!known)
     throw Error(Errc::usage, "--fail-if '" + core::excerpt(text) + "': unknown " +
                                  std::string(g.global ? "summary" : "per-tensor") + " metric '" +
@@ -106,13 +110,18 @@ Gate parse_gate(const std::string& text) {
 
 void apply_gates(DiffResult& result, const std::vector<Gate>& gates) {
   for (const auto& g : gates) result.settings.fail_if.push_back(g.text);
+  // NaN/Inf appearing or vanishing is invisible to every metric over the
+  // finite pairs (a tensor with 64 new +inf can keep cosine 0.99999998), so
+  // it fails every gate on that tensor, and every global gate.
   for (auto& t : result.tensors) {
     if (!is_compared(t.status)) continue;
     const auto fields = tensor_fields(t);
+    const bool nonfinite_changed = numeric_field(fields, "nonfinite_introduced").value_or(0) > 0 ||
+                                   numeric_field(fields, "nonfinite_removed").value_or(0) > 0;
     for (const auto& g : gates) {
       if (g.global) continue;
       const auto v = numeric_field(fields, g.metric);
-      if (v && triggered(g, *v)) t.failed.push_back(g.text);
+      if (nonfinite_changed || (v && triggered(g, *v))) t.failed.push_back(g.text);
     }
     if (!t.failed.empty()) result.summary.failed.push_back(t.name);
   }
@@ -120,7 +129,7 @@ void apply_gates(DiffResult& result, const std::vector<Gate>& gates) {
   for (const auto& g : gates) {
     if (!g.global) continue;
     const auto v = numeric_field(summary, g.metric);
-    if (v && triggered(g, *v)) {
+    if (result.summary.nonfinite_tensors > 0 || (v && triggered(g, *v))) {
       result.summary.failed.push_back("global");
       break;
     }
@@ -132,6 +141,9 @@ int exit_code(const DiffResult& r, bool have_gates) {
   // dtype_mismatch is counted by --structure-only only (a dtype change is
   // otherwise the point of a comparison, decided by the values).
   if (s.only_in_a || s.only_in_b || s.shape_mismatch || s.dtype_mismatch) return 1;
+  // --exact asks for the same bytes: a dtype change or a byte difference is
+  // a difference whatever the values, the tolerances or the gates say.
+  if (s.exact && (s.dtype_changed || s.bytes_differ)) return 1;
   if (have_gates) return s.failed.empty() ? 0 : 1;
   return s.different ? 1 : 0;
 }

@@ -2,7 +2,9 @@
 #include "engine/reduce_pairs.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "backend/partial_stats.hpp"
@@ -94,11 +96,11 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
   // flight (pairs are planned in order): once its last chunk is merged its
   // PairStats is built, and the slots (5 x bins x 8 bytes) are gone. Kept
   // for every pair to the end, they were most of a 100k-tensor run's memory.
-  struct InFlight {
+  struct PairMerge {
     backend::Partial partial = backend::empty_partial();
     std::vector<uint64_t> slots;
   };
-  std::map<size_t, InFlight> merging;
+  std::map<size_t, PairMerge> merging;
   Reduced out;
   out.stats.resize(pairs.size(), PairStats(opt.hist));
   const auto finish = [&](size_t p, const backend::Partial& merged, const uint64_t* slots) {
@@ -118,46 +120,66 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
   // wide --hist-range makes each one large (same bits: batches only group).
   const size_t batch_tasks =
       std::clamp<size_t>(4096 * 56 / static_cast<size_t>(opt.hist.bins()), 16, 4096);
+  // Up to `depth` batches are with the backend at once (a device computes
+  // one while the next is staged); each keeps its files mapped, so each may
+  // map only its share of the mapping budget.
+  const size_t depth = std::max<size_t>(1, backend.max_in_flight());
   ChunkPlanner planner(pairs, kChunkElements, uint64_t{64} << 20, batch_tasks,
-                       io::mapping_limit());
-  Batch batch;
-  std::vector<backend::Partial> partial;  // the batch's, reused batch to batch
-  std::vector<uint64_t> slots;
-  while (planner.next(batch)) {
-    const BatchMappings mapped(batch);
+                       std::max<size_t>(1, io::mapping_limit() / depth));
+  struct InFlight {
+    Batch batch;
+    std::optional<BatchMappings> mapped;
     // Sized, not cleared: a backend writes every task's Partial and slots
     // (the CPU zeroes its own), and a cancelled batch is discarded.
-    partial.resize(batch.tasks.size());
-    slots.resize(batch.tasks.size() * H);
-    backend.reduce(batch.tasks, opt.hist, partial, slots);
+    std::vector<backend::Partial> partial;
+    std::vector<uint64_t> slots;
+  };
+  std::deque<InFlight> in_flight;  // oldest first; elements never move
+  const auto finish_oldest = [&] {
+    backend.collect();
     throw_if_cancelled(opt.cancel);  // before merging: `partial` may be incomplete
-    for (size_t i = 0; i < batch.tasks.size(); ++i) {  // chunk order: deterministic
-      const size_t p = batch.pair_of_task[i];
-      const backend::ChunkTask& t = batch.tasks[i];
-      const uint64_t* from = slots.data() + i * H;
+    const InFlight& f = in_flight.front();
+    for (size_t i = 0; i < f.batch.tasks.size(); ++i) {  // chunk order: deterministic
+      const size_t p = f.batch.pair_of_task[i];
+      const backend::ChunkTask& t = f.batch.tasks[i];
+      const uint64_t* from = f.slots.data() + i * H;
       const bool whole = t.first == 0 && t.count == t.a->numel;
       if (whole) {  // the common case of many small tensors: nothing to merge
         backend::Partial merged = backend::empty_partial();
-        backend::combine(merged, partial[i]);
+        backend::combine(merged, f.partial[i]);
         finish(p, merged, from);
         continue;
       }
-      InFlight& f = merging[p];
-      if (f.slots.empty()) f.slots.assign(H, 0);
-      backend::combine(f.partial, partial[i]);
-      for (size_t k = 0; k < H; ++k) f.slots[k] += from[k];
-      if (t.first + t.count == t.a->numel) {
-        finish(p, f.partial, f.slots.data());
+      PairMerge& m = merging[p];
+      if (m.slots.empty()) m.slots.assign(H, 0);
+      backend::combine(m.partial, f.partial[i]);
+      for (size_t k = 0; k < H; ++k) m.slots[k] += from[k];
+      if (t.first + t.count == t.a->numel) {  // its last chunk: batches finish in order
+        finish(p, m.partial, m.slots.data());
         merging.erase(p);
       }
     }
-    release_batch(batch);
+    release_batch(f.batch);
     if (opt.on_progress) {
-      for (const auto& t : batch.tasks) progress.bytes_done += backend::task_bytes(t);
-      progress.current = batch.tasks.back().a->name;
+      for (const auto& t : f.batch.tasks) progress.bytes_done += backend::task_bytes(t);
+      progress.current = f.batch.tasks.back().a->name;
       opt.on_progress(progress);
     }
+    in_flight.pop_front();
+  };
+  for (;;) {
+    InFlight& f = in_flight.emplace_back();
+    if (!planner.next(f.batch)) {
+      in_flight.pop_back();
+      break;
+    }
+    f.mapped.emplace(f.batch);
+    f.partial.resize(f.batch.tasks.size());
+    f.slots.resize(f.batch.tasks.size() * H);
+    backend.submit(f.batch.tasks, opt.hist, f.partial, f.slots);
+    if (in_flight.size() >= depth) finish_oldest();
   }
+  while (!in_flight.empty()) finish_oldest();
   if (opt.on_progress) {
     progress.bytes_done = progress.bytes_total;
     progress.current.clear();

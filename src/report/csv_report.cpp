@@ -1,6 +1,6 @@
 // CSV report (SPEC §5): one row per tensor, the scalar fields of the JSON
 // report in its order. Choices where the spec is silent:
-// - the columns are those of a compared tensor, for every row: cells a
+// - the columns are SPEC's fields of a compared tensor, for every row: cells a
 //   tensor lacks (stats of unmatched pairs, of --structure-only) are empty,
 //   as null is;
 // - shapes are `4096x4096` and a scalar's shape is empty (its dtype cell
@@ -8,8 +8,9 @@
 //   `;` (`x` would read as a shape), a scalar's index is empty;
 // - a column `failed` after them joins the triggered --fail-if conditions
 //   with `;` (a gate's VALUE is a number, so it never holds one);
-// - a last column `matched_as` only when some tensor was paired by a derived
-//   name (ONNX exports): the SPEC's columns keep their positions;
+// - a column `matched_as` only when some tensor was paired by a derived
+//   name (ONNX exports), then `bytes_equal` only with --exact: the other
+//   columns keep their positions;
 // - records end in CRLF as RFC 4180 says; names are written byte for byte.
 #include <algorithm>
 #include <string_view>
@@ -21,13 +22,18 @@
 namespace weightdiff {
 namespace {
 
-// Every scalar field name, in SPEC §5 order: those of a compared tensor.
+// Every scalar field name of SPEC §5, in its order: those of a compared
+// tensor, less the JSON's extra counts (NaN/Inf introduced and removed are
+// nan_*/inf_* of the same row, and scripts index these columns by position).
 std::vector<std::string> columns() {
   TensorDiff t;
   t.dtype_a = t.dtype_b = "f32";
   t.stats.emplace();
   std::vector<std::string> names;
-  for (const auto& f : tensor_fields(t)) names.emplace_back(f.name);
+  for (const auto& f : tensor_fields(t)) {
+    const std::string_view name = f.name;
+    if (name != "nonfinite_introduced" && name != "nonfinite_removed") names.emplace_back(name);
+  }
   return names;
 }
 
@@ -42,8 +48,9 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
   }();
   const bool matched_as = std::any_of(ctx.result->tensors.begin(), ctx.result->tensors.end(),
                                       [](const TensorDiff& t) { return !t.matched_as.empty(); });
+  const bool exact = ctx.result->settings.exact;
   for (const auto& c : cols) out << c << ',';
-  out << (matched_as ? "failed,matched_as\r\n" : "failed\r\n");
+  out << "failed" << (matched_as ? ",matched_as" : "") << (exact ? ",bytes_equal" : "") << "\r\n";
   std::vector<std::string> cells(cols.size());
   for (const auto& t : ctx.result->tensors) {
     for (auto& c : cells) c.clear();
@@ -63,6 +70,7 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
       out << ',';
       report::write_csv_cell(out, t.matched_as);
     }
+    if (exact) out << ',' << (t.bytes_equal ? (*t.bytes_equal ? "true" : "false") : "");
     out << "\r\n";
   }
 }

@@ -24,6 +24,7 @@ std::string csv_text(const Field& f) {
         else if constexpr (std::is_same_v<T, uint64_t>) return std::to_string(x);
         else if constexpr (std::is_same_v<T, double>) return number_text(x);
         else if constexpr (std::is_same_v<T, std::string>) return x;
+        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
         else return join(x, std::string_view(f.name).starts_with("shape") ? 'x' : ';');
       },
       f.value);

@@ -38,6 +38,7 @@ function fmt(v, digits) {
   if (a >= 1e-3 && a < 1e6) return String(Number(v.toPrecision(p)));
   return v.toExponential(p - 1).replace('e+', 'e');
 }
+function one_minus(v) { return num(v) === null ? null : 1 - num(v); }
 function fmt_full(v) { v = num(v); return v === null ? 'null' : String(v); }
 function fmt_int(v) { return v === null || v === undefined ? '\u2013' : Number(v).toLocaleString('en-US'); }
 function fmt_bytes(n) {
@@ -152,10 +153,17 @@ function render_overview() {
   const result = h('div', {class: 'card'}, h('h3', {text: 'Result'}), chips,
     kv([['compared', fmt_int(SUM.compared) + ' pairs, ' + fmt_int(SUM.elements) + ' elements'],
         ['mismatched', fmt_int(SUM.mismatched) + ' elements'],
+        // The global values pool the floating-point tensors only (null: none compared).
+        ['global over', fmt_int(SUM.float_tensors) + ' float tensors, ' + fmt_int(SUM.float_elements) + ' elements'],
         ['global cosine', fmt(SUM.cosine, 10), fmt_full(SUM.cosine)],
-        ['global 1\u2212cos', fmt(1 - num(SUM.cosine)), fmt_full(1 - num(SUM.cosine))],
+        ['global 1\u2212cos', fmt(one_minus(SUM.cosine)), fmt_full(one_minus(SUM.cosine))],
         ['global rel_l2', fmt(SUM.rel_l2, 4), fmt_full(SUM.rel_l2)],
         ['max_abs', fmt(SUM.max_abs, 4), fmt_full(SUM.max_abs)], ['in', worst],
+        ...(SUM.int_tensors ? [['int/bool tensors', fmt_int(SUM.int_tensors_changed) + ' of ' + fmt_int(SUM.int_tensors) + ' changed']] : []),
+        ...(SUM.dtype_changed ? [['dtype changed', fmt_int(SUM.dtype_changed) + ' pairs']] : []),
+        ...(SUM.nonfinite_tensors ? [['NaN/Inf', '+' + fmt_int(SUM.nonfinite_introduced) + ' introduced, \u2212' +
+                                      fmt_int(SUM.nonfinite_removed) + ' removed, in ' + fmt_int(SUM.nonfinite_tensors) + ' tensors']] : []),
+        ...('bytes_differ' in SUM ? [['exact', fmt_int(SUM.bytes_differ) + ' pairs differ in bytes or dtype']] : []),
         ['failed gates', SUM.failed.length ? SUM.failed.join(', ') : 'none']]));
   document.getElementById('overview').append(h('div', {class: 'cards'},
     model_card('A', HEAD.a), model_card('B', HEAD.b),

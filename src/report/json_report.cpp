@@ -61,7 +61,8 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
                       {"exclude", o.exclude},
                       {"fail_if", o.fail_if},
                       {"hist_range", {o.hist.lo, o.hist.hi}},
-                      {"structure_only", o.structure_only}};
+                      {"structure_only", o.structure_only},
+                      {"exact", o.exact}};
   const Summary& s = r.summary;
   Json summary;
   for (const auto& f : summary_numeric_fields(s)) {

@@ -139,6 +139,7 @@ JsonText& JsonText::value(const FieldValue& v) {
         if constexpr (std::is_same_v<T, std::monostate>) return null();
         else if constexpr (std::is_same_v<T, std::vector<uint64_t>>) return numbers(x);
         else if constexpr (std::is_same_v<T, std::string>) return string(x);
+        else if constexpr (std::is_same_v<T, bool>) return boolean(x);
         else return number(x);  // uint64_t or double
       },
       v);

@@ -37,14 +37,24 @@ const char* color_of(Status s) {
 struct Row {
   const TensorDiff* t;
   double key;  // NaN: undefined, sorted first (worst)
+  Metrics m;
+  bool nonfinite_changed() const { return m.nonfinite_introduced || m.nonfinite_removed; }
 };
 
 std::string dtypes(const TensorDiff& t) {
-  return t.dtype_a == t.dtype_b ? t.dtype_a : t.dtype_a + "/" + t.dtype_b;
+  return t.dtype_a == t.dtype_b ? t.dtype_a : t.dtype_a + "→" + t.dtype_b;
+}
+
+// Columns are as wide as the characters shown, not their UTF-8 bytes.
+size_t width(const std::string& s) {
+  size_t n = 0;
+  for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
 }
 
 std::string pad(const std::string& s, size_t w) {
-  return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
+  const size_t n = width(s);
+  return n >= w ? s : s + std::string(w - n, ' ');
 }
 std::string lpad(const std::string& s, size_t w) {
   return s.size() >= w ? s : std::string(w - s.size(), ' ') + s;
@@ -62,6 +72,24 @@ std::string metadata_value(const std::optional<std::string>& v) {
     text = text.substr(0, cut) + "… (" + std::to_string(v->size()) + " bytes)";
   }
   return "'" + text + "'";
+}
+
+// Why a comparison compared nothing: it must not read like a perfect match.
+std::string nothing_compared_reason(const DiffResult& r) {
+  const Summary& s = r.summary;
+  const bool hint = std::any_of(r.notices.begin(), r.notices.end(),
+                                [](const std::string& n) { return n.starts_with("hint:"); });
+  std::string why;
+  if (r.tensors.empty()) return "neither model holds a tensor";
+  if (s.shape_mismatch + s.unsupported_dtype == 0) {
+    why = "no tensor name in common (only in A " + std::to_string(s.only_in_a) + ", only in B " +
+          std::to_string(s.only_in_b) + ")";
+    why += hint ? "; see the hint above" : "; --map 'REGEX=REPL' renames B's tensors";
+    return why;
+  }
+  why = "no matched pair has equal shapes and a supported dtype";
+  if (s.only_in_a + s.only_in_b) why += "; only in A " + std::to_string(s.only_in_a) + ", only in B " + std::to_string(s.only_in_b);
+  return why;
 }
 
 }  // namespace
@@ -96,10 +124,13 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
   for (const auto& t : r.tensors) {
     if (!is_compared(t.status)) continue;
     const double key = opt.sort == "name" ? 0.0 : numeric_field(tensor_fields(t), opt.sort).value_or(NAN);
-    rows.push_back({&t, key});
+    rows.push_back({&t, key, derive_metrics(*t.stats)});
   }
   const bool asc = lower_is_worse(opt.sort);
+  // NaN/Inf that appeared or vanished first, whatever the order asked for:
+  // the metrics over the finite pairs can rank such a tensor as nearly equal.
   std::stable_sort(rows.begin(), rows.end(), [&](const Row& x, const Row& y) {
+    if (x.nonfinite_changed() != y.nonfinite_changed()) return x.nonfinite_changed();
     if (opt.sort == "name") return false;  // already by name
     const bool xn = std::isnan(x.key), yn = std::isnan(y.key);
     if (xn || yn) return xn && !yn;
@@ -107,24 +138,30 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
   });
   const size_t shown = opt.top == 0 ? rows.size() : std::min(opt.top, rows.size());
 
-  size_t wname = 6;
-  for (size_t i = 0; i < shown; ++i) wname = std::max(wname, rows[i].t->name.size());
+  size_t wname = 6, wdtype = 9;
+  for (size_t i = 0; i < shown; ++i) {
+    wname = std::max(wname, rows[i].t->name.size());
+    wdtype = std::max(wdtype, width(dtypes(*rows[i].t)));
+  }
   wname = std::min<size_t>(wname, 60);
   const char* reset = opt.color ? "\033[0m" : "";
   if (shown > 0) {
-    out << pad("tensor", wname) << "  " << pad("dtype", 9) << "  " << pad("shape", 14) << "  "
+    out << pad("tensor", wname) << "  " << pad("dtype", wdtype) << "  " << pad("shape", 14) << "  "
         << lpad("max_abs", 9) << "  " << lpad("mean_abs", 9) << "  " << lpad("1-cos", 9) << "  "
         << lpad("rel_l2", 9) << "  status\n";
   }
   for (size_t i = 0; i < shown; ++i) {
     const TensorDiff& t = *rows[i].t;
-    const Metrics m = derive_metrics(*t.stats);
+    const Metrics& m = rows[i].m;
     const std::string full = printable(t.name);
     std::string name = full.size() > wname ? "…" + full.substr(full.size() - wname + 1) : full;
-    out << pad(name, wname) << "  " << pad(dtypes(t), 9) << "  " << pad(shape_string(t.shape_a), 14)
+    out << pad(name, wname) << "  " << pad(printable(dtypes(t)), wdtype) << "  " << pad(shape_string(t.shape_a), 14)
         << "  " << lpad(fmt(m.max_abs), 9) << "  " << lpad(fmt(m.mean_abs), 9) << "  "
         << lpad(fmt(1.0 - m.cosine), 9) << "  " << lpad(fmt(m.rel_l2), 9) << "  "
         << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset;
+    if (rows[i].nonfinite_changed())
+      out << "  NaN/Inf +" << m.nonfinite_introduced << " -" << m.nonfinite_removed;
+    if (t.bytes_equal && !*t.bytes_equal && t.status == Status::identical) out << "  bytes differ";
     if (!t.failed.empty()) {
       out << "  fails:";
       for (const auto& f : t.failed) out << ' ' << f;
@@ -166,16 +203,32 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
     out << " | no tensor data read\n";
     return;
   }
-  out << "compared " << s.compared << ": " << s.identical << " identical, " << s.close
-      << " close, " << s.different << " different";
-  if (s.only_in_a) out << "; only in A " << s.only_in_a;
-  if (s.only_in_b) out << "; only in B " << s.only_in_b;
-  if (s.shape_mismatch) out << "; shape mismatch " << s.shape_mismatch;
-  if (s.unsupported_dtype) out << "; unsupported " << s.unsupported_dtype;
-  out << " | max_abs " << fmt(s.max_abs);
-  if (s.max_abs) out << " (" << printable(s.max_abs_tensor) << ")";
-  out << ", 1-cos " << fmt(1.0 - s.cosine) << ", rel_l2 " << fmt(s.rel_l2) << " | "
-      << fmt(static_cast<double>(s.bytes_read) / 1e9, "%.2f") << " GB in "
+  if (s.compared == 0) {
+    out << "nothing compared: " << nothing_compared_reason(r);
+  } else {
+    out << "compared " << s.compared << ": " << s.identical << " identical, " << s.close
+        << " close, " << s.different << " different";
+    if (s.only_in_a) out << "; only in A " << s.only_in_a;
+    if (s.only_in_b) out << "; only in B " << s.only_in_b;
+    if (s.shape_mismatch) out << "; shape mismatch " << s.shape_mismatch;
+    if (s.unsupported_dtype) out << "; unsupported " << s.unsupported_dtype;
+    out << " | max_abs " << fmt(s.max_abs);
+    if (s.max_abs) out << " (" << printable(s.max_abs_tensor) << ")";
+    if (s.float_tensors > 0) {
+      out << ", 1-cos " << fmt(1.0 - *s.cosine) << ", rel_l2 " << fmt(*s.rel_l2);
+      if (s.int_tensors > 0) out << " over " << s.float_tensors << (s.float_tensors == 1 ? " float tensor" : " float tensors");
+    } else {
+      out << ", 1-cos -, rel_l2 - (no float tensor)";
+    }
+    if (s.int_tensors > 0)
+      out << "; int/bool " << s.int_tensors_changed << " of " << s.int_tensors << " changed";
+    if (s.dtype_changed) out << " | dtype changed " << s.dtype_changed;
+    if (s.nonfinite_tensors)
+      out << " | NaN/Inf +" << s.nonfinite_introduced << " -" << s.nonfinite_removed << " in "
+          << s.nonfinite_tensors << (s.nonfinite_tensors == 1 ? " tensor" : " tensors");
+    if (s.exact) out << " | exact: " << s.bytes_differ << " differ in bytes or dtype";
+  }
+  out << " | " << fmt(static_cast<double>(s.bytes_read) / 1e9, "%.2f") << " GB in "
       << fmt(s.seconds, "%.2f") << " s on " << r.backend << '\n';
   if (!s.failed.empty()) {
     out << "--fail-if triggered by " << s.failed.size() << " ("

@@ -4,12 +4,97 @@
 
 #include "cuda_compare.hpp"
 #include "kernels/launch_plan.hpp"
+#include "kernels/slot_fill.hpp"
 #include "weightdiff/error.hpp"
 
 namespace weightdiff::cuda {
 namespace {
 
 using wdtest::MemTensor;
+
+// `count` tensors of n f32 elements cut out of one tensor's storage, the
+// k-th at element k * stride (a file of many small tensors).
+std::vector<TensorRef> cut(const MemTensor& whole, size_t count, uint64_t n, uint64_t stride,
+                           bool reversed = false) {
+  std::vector<TensorRef> out;
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t k = reversed ? count - 1 - i : i;
+    TensorRef t = whole.ref;
+    t.name = "t";  // += only: GCC 12's -Wrestrict misfires on "t" + s
+    t.name += std::to_string(k);
+    t.shape = {n};
+    t.numel = n;
+    t.offset = whole.ref.offset + k * stride * 4;
+    t.nbytes = n * 4;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<backend::ChunkTask> tasks_of(const std::vector<TensorRef>& a, const std::vector<TensorRef>& b) {
+  std::vector<backend::ChunkTask> tasks;
+  for (size_t i = 0; i < a.size(); ++i) tasks.push_back({&a[i], &b[i], 0, a[i].numel, 1e-5, 1e-3});
+  return tasks;
+}
+
+// Many small tensors of two files: one run per file, whatever the count.
+TEST(SlotFill, AdjacentCopiesOfOneFileAreOneRun) {
+  const MemTensor wa = wdtest::random_tensor(DType::f32, 100 * 300, 5);
+  const MemTensor wb = wdtest::random_tensor(DType::f32, 100 * 300, 6, &wa);
+  const auto a = cut(wa, 100, 300, 300), b = cut(wb, 100, 300, 300);
+  const auto tasks = tasks_of(a, b);
+  const auto groups = plan_launches(tasks, StagingLimits{});
+  ASSERT_EQ(groups.size(), 1u);
+  const auto runs = copy_runs(groups[0]);
+  ASSERT_EQ(runs.size(), 2u);
+  for (const CopyRun& r : runs) {
+    const bool is_a = r.storage == wa.ref.storage.get();
+    EXPECT_EQ(r.storage, (is_a ? wa : wb).ref.storage.get());
+    EXPECT_EQ(r.ops.size(), 100u);
+    EXPECT_EQ(r.src_begin, (is_a ? wa : wb).ref.offset);
+    EXPECT_EQ(r.src_end, r.src_begin + 100 * 300 * 4);
+    for (size_t k = 0; k < r.ops.size(); ++k) EXPECT_EQ(r.ops[k], 2 * k + (is_a ? 0 : 1));
+  }
+  // Gaps under a page join a run; larger gaps and copies going backwards start new ones.
+  const auto near_a = cut(wa, 50, 300, 600), near_b = cut(wb, 50, 300, 600);
+  const auto near = tasks_of(near_a, near_b);
+  EXPECT_EQ(copy_runs(plan_launches(near, StagingLimits{})[0]).size(), 2u);
+  const MemTensor fa = wdtest::random_tensor(DType::f32, 20 * 2000, 7);
+  const MemTensor fb = wdtest::random_tensor(DType::f32, 20 * 2000, 8, &fa);
+  const auto far_a = cut(fa, 20, 300, 2000), far_b = cut(fb, 20, 300, 2000);
+  EXPECT_EQ(copy_runs(plan_launches(tasks_of(far_a, far_b), StagingLimits{})[0]).size(), 40u);
+  const auto back_a = cut(wa, 10, 300, 300, true), back_b = cut(wb, 10, 300, 300, true);
+  EXPECT_EQ(copy_runs(plan_launches(tasks_of(back_a, back_b), StagingLimits{})[0]).size(), 20u);
+}
+
+// The merged fill writes exactly what copying each op on its own writes.
+TEST(SlotFill, FillsTheSlotAsCopyingEachOp) {
+  const MemTensor wa = wdtest::random_tensor(DType::bf16, 64 * 700 + 3, 9);
+  const MemTensor wb = wdtest::random_tensor(DType::f32, 64 * 700 + 3, 10, &wa);
+  std::vector<TensorRef> a, b;
+  for (size_t k = 0; k < 64; ++k) {  // uneven sizes, one past a MiB piece
+    TensorRef ta = wa.ref, tb = wb.ref;
+    const uint64_t first = k * 700, n = k == 63 ? 703 : 700;
+    ta.offset += first * 2, ta.numel = n, ta.shape = {n}, ta.nbytes = n * 2;
+    tb.offset += first * 4, tb.numel = n, tb.shape = {n}, tb.nbytes = n * 4;
+    a.push_back(ta), b.push_back(tb);
+  }
+  const MemTensor big_a = wdtest::random_tensor(DType::f32, 600000, 11);
+  const MemTensor big_b = wdtest::random_tensor(DType::f32, 600000, 12, &big_a);
+  a.push_back(big_a.ref), b.push_back(big_b.ref);  // 2.4 MB: several pieces
+  const auto tasks = tasks_of(a, b);
+  for (const LaunchGroup& g : plan_launches(tasks, StagingLimits{})) {
+    std::vector<uint8_t> merged(g.bytes, 0xAB), each(g.bytes, 0xAB);
+    fill_slot(g, copy_runs(g), merged.data(), nullptr);
+    write_metadata(g, each.data());
+    for (const CopyOp& op : g.copies) copy_bytes(op, each.data(), 0, op.bytes);
+    EXPECT_EQ(merged, each);
+    tbb::task_arena arena(2);
+    std::vector<uint8_t> parallel(g.bytes, 0xAB);
+    fill_slot(g, copy_runs(g), parallel.data(), &arena);
+    EXPECT_EQ(parallel, each);
+  }
+}
 
 TEST(CudaPlan, GroupsCoverTheBatchInOrderWithinTheSlotBound) {
   std::vector<MemTensor> as, bs;

@@ -175,6 +175,40 @@ TEST(ApplyGates, GlobalGatesReadTheSummary) {
   EXPECT_EQ(none.summary.failed, (std::vector<std::string>{"global"}));
 }
 
+// NaN/Inf that appeared or vanished is invisible to the metrics over the
+// finite pairs: it fails every gate on that tensor, and every global gate.
+TEST(ApplyGates, NonFiniteChangeTriggersEveryGate) {
+  weightdiff::DiffResult r;
+  auto changed = stats(4, 1, 1, 1, 0);  // cosine 1, rel_l2 0 over the 3 finite pairs
+  changed.numel = 4, changed.n_finite = 3, changed.inf_b = 1;
+  r.tensors.push_back(tensor("inf", Status::different, changed));
+  r.tensors.push_back(tensor("fine", Status::close, stats(4, 1, 1, 1, 0)));
+  r.summary.cosine = 1, r.summary.rel_l2 = 0;
+  r.summary.nonfinite_tensors = 1, r.summary.nonfinite_introduced = 1;
+  weightdiff::apply_gates(r, gates({"cosine<0.5", "rel_l2>1", "global.rel_l2>1"}));
+  EXPECT_EQ(r.tensors[0].failed, (std::vector<std::string>{"cosine<0.5", "rel_l2>1"}));
+  EXPECT_TRUE(r.tensors[1].failed.empty());
+  EXPECT_EQ(r.summary.failed, (std::vector<std::string>{"inf", "global"}));
+  // Both sides the same non-finite value: not a change.
+  weightdiff::DiffResult same;
+  auto both = stats(4, 1, 1, 1, 0);
+  both.numel = 4, both.n_finite = 3, both.inf_a = 1, both.inf_b = 1;
+  same.tensors.push_back(tensor("both", Status::identical, both));
+  same.summary.rel_l2 = 0;
+  weightdiff::apply_gates(same, gates({"cosine<0.5", "global.rel_l2>1"}));
+  EXPECT_TRUE(same.summary.failed.empty());
+}
+
+TEST(DeriveMetrics, NonFiniteIntroducedAndRemovedFromTheCounts) {
+  weightdiff::PairStats s;
+  // 10 elements: 5 finite pairs; A non-finite at 3 (one NaN, two Inf), B at
+  // 4 (two NaN, two Inf), both non-finite at 2: 2 introduced, 1 removed.
+  s.numel = 10, s.n_finite = 5, s.nan_a = 1, s.inf_a = 2, s.nan_b = 2, s.inf_b = 2;
+  const auto m = weightdiff::derive_metrics(s);
+  EXPECT_EQ(m.nonfinite_introduced, 2u);
+  EXPECT_EQ(m.nonfinite_removed, 1u);
+}
+
 weightdiff::DiffResult result_with(std::initializer_list<Status> statuses) {
   weightdiff::DiffResult r;
   for (const Status s : statuses) {
@@ -221,6 +255,35 @@ TEST(ExitCode, WithGatesOnlyConditionsAndStructureDecide) {
   EXPECT_EQ(exit_code(close, true), 1);
   EXPECT_EQ(exit_code(result_with({Status::close, Status::only_in_a}), true), 1);
   EXPECT_EQ(exit_code(result_with({Status::identical, Status::shape_mismatch}), true), 1);
+}
+
+// --exact: a dtype change or a byte difference decides, gates or not.
+TEST(ExitCode, ExactDecidesByBytesAndDtypes) {
+  using weightdiff::exit_code;
+  auto r = result_with({Status::identical});
+  r.summary.dtype_changed = 1, r.summary.bytes_differ = 1;
+  EXPECT_EQ(exit_code(r, false), 0);  // by values: equal
+  r.summary.exact = true;
+  EXPECT_EQ(exit_code(r, false), 1);
+  EXPECT_EQ(exit_code(r, true), 1);
+  r.summary.dtype_changed = 0;  // -0 vs +0: equal values, other bytes
+  EXPECT_EQ(exit_code(r, false), 1);
+  r.summary.bytes_differ = 0;
+  EXPECT_EQ(exit_code(r, false), 0);
+}
+
+TEST(ParseGate, NewSummaryCountsAreGateable) {
+  for (const char* m : {"float_tensors", "float_elements", "int_tensors", "int_tensors_changed",
+                        "dtype_changed", "nonfinite_introduced", "nonfinite_removed",
+                        "nonfinite_tensors", "bytes_differ"}) {
+    std::string text = "global.";
+    text += m;
+    text += ">0";
+    EXPECT_NO_THROW(weightdiff::parse_gate(text)) << m;
+  }
+  EXPECT_NO_THROW(weightdiff::parse_gate("nonfinite_introduced>0"));
+  // A flag is not a metric.
+  EXPECT_THROW(weightdiff::parse_gate("bytes_equal<1"), weightdiff::Error);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "backend/cpu/decode.hpp"
 #include "backend/cpu/fused_block.hpp"
+#include "backend/cpu/narrow_block.hpp"
 #include "backend/partial_stats.hpp"
 
 namespace weightdiff::cpu {
@@ -49,11 +50,19 @@ class SlotTable {
       value_[code] = static_cast<uint16_t>(slot);
       if (code < 2048) abs_[code] = static_cast<uint16_t>(exp_field == 0x7FF ? stride : slot);
     }
+    // float32 codes (sign << 8 | exponent field) of the narrow path: the
+    // float64 code of the same value (field 0 only ever holds zeros there).
+    for (int code = 0; code < 512; ++code) {
+      const int field = code & 0xFF;
+      const int f64_field = field == 0 ? 0 : field == 0xFF ? 0x7FF : field - 127 + 1023;
+      value32_[code] = value_[(code >> 8) << 11 | f64_field];
+    }
   }
   const HistRange& range() const { return range_; }
   uint16_t value_slot(uint64_t code) const { return value_[code]; }
   const uint16_t* abs_slots() const { return abs_; }
   const uint16_t* value_slots() const { return value_; }
+  const uint16_t* value32_slots() const { return value32_; }
 
   static const SlotTable& for_range(const HistRange& r) {
     thread_local std::unique_ptr<SlotTable> cached;
@@ -66,6 +75,7 @@ class SlotTable {
   HistRange range_;
   uint16_t abs_[2048];
   uint16_t value_[4096];
+  uint16_t value32_[512];
 };
 
 // Histogram counters of one chunk, in bin slots. Weights crowd into a few
@@ -83,6 +93,13 @@ class ChunkHistograms {
     return {table_.abs_slots(), table_.value_slots(), d_.data(), a_.data(), dw_, vw_};
   }
 
+  // The narrow path's raw-code counters (made on first use: most chunks
+  // of other dtypes never need them), mapped to slots in store().
+  NarrowCounts narrow_targets() {
+    if (narrow_.empty()) narrow_.assign(NarrowCounts::kWords, 0);
+    return NarrowCounts::at(narrow_.data());
+  }
+
   // b's value histogram: a's, corrected where b's code differs.
   void add_moved(const BlockSlots& s) {
     for (size_t m = 0; m < s.n_moved; ++m) {
@@ -93,7 +110,8 @@ class ChunkHistograms {
 
   // Adds the chunk's counts to `slots` (HistLayout order: |d|, then a's
   // and b's zero, under, over, pos[nb], neg[nb]).
-  void store(uint64_t* slots) const {
+  void store(uint64_t* slots) {
+    fold_narrow();
     const size_t nb = stride_ - 3, neg = stride_;
     for (size_t k = 0; k < nb + 3; ++k) slots[k] += total(d_, dw_, k);  // same order
     uint64_t* va = slots + nb + 3;
@@ -109,6 +127,22 @@ class ChunkHistograms {
 
  private:
   static constexpr size_t kCopies = kCountCopies;
+
+  // The narrow path's code counts into copy 0 of the slot counters.
+  void fold_narrow() {
+    if (narrow_.empty()) return;
+    const NarrowCounts c = narrow_targets();
+    const uint16_t* abs = table_.abs_slots();
+    const uint16_t* value = table_.value32_slots();
+    for (size_t copy = 0; copy < kNarrowCopies; ++copy) {
+      for (size_t code = 0; code < kAbsCodes; ++code) d_[abs[code]] += c.d[copy * kAbsCodes + code];
+      for (size_t code = 0; code < kValueCodes; ++code) a_[value[code]] += c.a[copy * kValueCodes + code];
+    }
+    for (size_t code = 0; code < kValueCodes; ++code) {
+      b_plus_[value[code]] += c.b_plus[code];
+      b_minus_[value[code]] += c.b_minus[code];
+    }
+  }
 
   static uint64_t total(const std::vector<uint32_t>& c, size_t width, size_t k) {
     uint64_t sum = 0;
@@ -130,6 +164,7 @@ class ChunkHistograms {
   size_t stride_, dw_, vw_;  // bins + zero/under/over; widths with the discard slot
   std::vector<uint32_t> d_, a_;  // uint32: a chunk holds < 2^32 elements
   std::vector<uint32_t> b_plus_, b_minus_;  // b = a + plus - minus, slot by slot
+  std::vector<uint32_t> narrow_;            // NarrowCounts, when used
 };
 
 // The smallest index among the lanes holding the block's max |d|, or -1.
@@ -151,25 +186,45 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
   // Zero-initialized: the SIMD passes read whole 8-lane groups past n.
   alignas(64) double a[kBlock] = {};
   alignas(64) double b[kBlock] = {};
+  static thread_local NarrowValues narrow_values;
   BlockSlots slots_of_block;
   BlockLanes s;
   const bool f64_codes = in.dtype_a == DType::f64 || in.dtype_b == DType::f64;
+  const bool narrow = in.narrow && !in.one_sided && narrow_dtype(in.dtype_a) && narrow_dtype(in.dtype_b);
+  const size_t bytes_a = dtype_bits(in.dtype_a) / 8, bytes_b = dtype_bits(in.dtype_b) / 8;
 
   for (uint64_t off = 0; off < in.count; off += kBlock) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, in.count - off));
-    decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
-    // One-sided (inspect): b is a, decoded once.
+    // bf16/f16/f32 pairs: the float32 path gives the same bits (narrow_block.hpp);
+    // it declines blocks it does not cover, and partial groups.
+    const double* va = a;
     const double* vb = b;
-    if (in.one_sided) vb = a;
-    else decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
-    const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
-    block_stats(args, s, slots_of_block);
+    bool took_narrow = false;
+    if (narrow && n % kLanes == 0) {
+      const NarrowArgs nargs{in.dtype_a, in.dtype_b, in.base_a + (in.first + off) * bytes_a,
+                             in.base_b + (in.first + off) * bytes_b, n, in.atol, in.rtol,
+                             out.mrel, hist.narrow_targets()};
+      took_narrow = narrow_block(nargs, narrow_values, s);
+    }
+    if (!took_narrow) {
+      decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
+      // One-sided (inspect): b is a, decoded once.
+      if (in.one_sided) vb = a;
+      else decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
+      const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
+      block_stats(args, s, slots_of_block);
+    }
 
     const uint64_t n_fin = fold(s.n_fin);
     const double mean_a = n_fin > 0 ? fold(s.s_a) / static_cast<double>(n_fin) : 0.0;
     const double mean_b = n_fin > 0 ? fold(s.s_b) / static_cast<double>(n_fin) : 0.0;
-    block_moments(args, mean_a, mean_b, n_fin == n, s);
-    hist.add_moved(slots_of_block);
+    if (took_narrow) {
+      narrow_moments(narrow_values, n, mean_a, mean_b, s);
+    } else {
+      const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
+      block_moments(args, mean_a, mean_b, n_fin == n, s);
+      hist.add_moved(slots_of_block);
+    }
 
     out.n_eq += fold(s.n_eq);
     out.n_mis += fold(s.n_mis);
@@ -201,8 +256,8 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
       const auto i = static_cast<size_t>(s.mx_i[best]);
       out.mx = s.mx[best];
       out.mx_i = in.first + off + i;
-      out.a_mx = a[i];
-      out.b_mx = vb[i];
+      out.a_mx = took_narrow ? narrow_values.a[i] : va[i];
+      out.b_mx = took_narrow ? narrow_values.b[i] : vb[i];
     }
     out.mrel = std::max(out.mrel, lmrel);
   }

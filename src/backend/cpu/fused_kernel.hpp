@@ -24,6 +24,9 @@ struct ChunkInput {
   double atol, rtol;
   HistRange hist;
   bool one_sided = false;  // b is a: decoded once
+  // bf16/f16/f32 pairs take the float32 path (narrow_block.hpp) where it applies;
+  // false: the float64 path for every block (tests compare the two).
+  bool narrow = true;
 };
 
 // The chunk's Partial (indices are flat tensor indices); its histogram
