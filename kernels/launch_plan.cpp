@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/transpose.hpp"
 #include "io/mapped_file.hpp"
 #include "weightdiff/error.hpp"
 
@@ -84,7 +85,12 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
         d.off_b = d.off_a;
       } else {
         d.off_b = at;
-        g.copies.push_back({t.b, b.begin, b.bytes, at});
+        if (t.b_transposed) {  // gathered in a's order: the slot holds it untransposed
+          const backend::ByteRange touched = backend::b_bytes_touched(t);
+          g.copies.push_back({t.b, touched.begin, b.bytes, at, true, t.first, touched.end});
+        } else {
+          g.copies.push_back({t.b, b.begin, b.bytes, at});
+        }
         at += align_up(b.bytes);
       }
       for (uint32_t tile = 0; tile < d.tiles; ++tile)
@@ -106,6 +112,13 @@ void write_metadata(const LaunchGroup& g, uint8_t* slot) {
 
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len) {
   if (len == 0) return;
+  if (op.gathered) {
+    const uint64_t es = dtype_bits(op.t->dtype) / 8;
+    const backend::TransposedShape s = backend::transposed_shape(*op.t);
+    backend::gather_transposed(op.t->data(), es, s.rows, s.cols, op.first + from / es, len / es,
+                               reinterpret_cast<std::byte*>(slot + op.dst + from));
+    return;
+  }
   std::memcpy(slot + op.dst + from, op.t->storage->data() + op.src_begin + from, len);
 }
 

@@ -23,10 +23,15 @@ struct StagingLimits {
 };
 
 // One side of a task: bytes [src_begin, src_begin + bytes) of t's file go to
-// slot offset dst.
+// slot offset dst. A gathered side (b of a transposed pair) instead writes
+// `bytes` of its elements from `first` on in a's order
+// (backend::gather_transposed), reading [src_begin, src_end) of the file.
 struct CopyOp {
   const TensorRef* t;
   uint64_t src_begin, bytes, dst;
+  bool gathered = false;
+  uint64_t first = 0;    // gathered: a's flat index of the first element
+  uint64_t src_end = 0;  // gathered: the end of the bytes it reads
 };
 
 // One fill of a staging slot and the launch that consumes it:
@@ -48,8 +53,9 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
 // Writes the group's TaskDesc and TileDesc tables at the start of slot.
 void write_metadata(const LaunchGroup& g, uint8_t* slot);
 
-// Copies one CopyOp's bytes (or the part [from, from + len) of them) from
-// the mapping into the slot. The caller guards against SIGBUS.
+// Copies one CopyOp's bytes (or the part [from, from + len) of them: whole
+// elements when gathered) from the mapping into the slot. The caller guards
+// against SIGBUS.
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len);
 
 // The CUDA backend's configuration: plain fields with defaults, set by

@@ -36,6 +36,10 @@ std::vector<CopyRun> copy_runs(const LaunchGroup& g) {
     const CopyOp& op = g.copies[i];
     if (op.bytes == 0 || !op.t->storage) continue;
     const Storage* s = op.t->storage.get();
+    if (op.gathered) {
+      runs.push_back({s, op.src_begin, op.src_end, {i}, true, op.first});
+      continue;
+    }
     const uint64_t begin = op.src_begin, end = op.src_begin + op.bytes;
     const auto it = open.find(s);
     if (it != open.end()) {
@@ -57,6 +61,8 @@ void prefetch_runs(const std::vector<CopyRun>& runs) {
   for (const CopyRun& r : runs) {
     const std::byte* base = r.storage->data();
     if (!base) continue;
+    // Every chunk of a transposed b spans the tensor: advise it once.
+    if (r.gathered && r.gathered_first != 0) continue;
     const auto addr = reinterpret_cast<uintptr_t>(base + r.src_begin);
     const uintptr_t start = addr / page * page;
     ::madvise(reinterpret_cast<void*>(start), addr + (r.src_end - r.src_begin) - start,
@@ -104,7 +110,8 @@ void fill_slot(const LaunchGroup& g, const std::vector<CopyRun>& runs, uint8_t* 
     copy(all);
   // Copied: keep the resident set bounded (whole pages only; the engine
   // drops shared edge pages after the batch).
-  for (const CopyRun& r : runs) r.storage->release(r.src_begin, r.src_end - r.src_begin);
+  for (const CopyRun& r : runs)
+    if (!r.gathered) r.storage->release(r.src_begin, r.src_end - r.src_begin);
 }
 
 }  // namespace weightdiff::cuda

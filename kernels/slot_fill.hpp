@@ -20,16 +20,22 @@ struct CopyRun {
   const Storage* storage;
   uint64_t src_begin, src_end;  // the bytes the run's copies read, in that storage
   std::vector<size_t> ops;      // into LaunchGroup::copies, in order
+  // One gathered copy (a transposed b): its own run, its pages kept for the
+  // tensor's next chunk (the engine drops them with the batch).
+  bool gathered = false;
+  uint64_t gathered_first = 0;  // its a-order index of the first element
 };
 
 // Copies follow each other when the next starts at most a page past the
 // previous end (the gap is guarded and prefetched, never copied).
 inline constexpr uint64_t kRunGap = 4096;
 
-// The group's non-empty copies as runs, each storage's in copy order.
+// The group's non-empty copies as runs, each storage's in copy order; a
+// gathered copy is a run of its own.
 std::vector<CopyRun> copy_runs(const LaunchGroup& g);
 
-// Asks the kernel to read every run's pages (MADV_WILLNEED).
+// Asks the kernel to read every run's pages (MADV_WILLNEED); a gathered
+// run's whole span once, with its tensor's first chunk.
 void prefetch_runs(const std::vector<CopyRun>& runs);
 
 // Writes g's metadata and copies its bytes into `slot` on `arena`'s threads

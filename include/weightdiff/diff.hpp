@@ -24,6 +24,11 @@ enum class Status {
 const char* status_name(Status s) noexcept;
 bool is_compared(Status s) noexcept;  // identical, close or different
 
+// --transpose: whether a pair whose 2-D shapes are each other's transpose
+// is compared as A against Bᵀ (auto) or reported as a shape mismatch (never).
+enum class TransposeMode { automatic, never };
+const char* transpose_mode_name(TransposeMode m) noexcept;  // "auto", "never"
+
 // diff_models' options: which tensors (MatchOptions), where and how
 // (ComputeOptions), and the tolerances of SPEC §3.
 struct DiffOptions : MatchOptions, ComputeOptions {
@@ -33,6 +38,10 @@ struct DiffOptions : MatchOptions, ComputeOptions {
   // --exact: also compare the bytes of every equal-valued pair of one dtype;
   // a dtype change or a byte difference then decides the exit code.
   bool exact = false;
+  // auto: A [r, c] against B [c, r] is compared element by element as A
+  // against Bᵀ; so is a square pair where exactly one side is stored
+  // transposed by its exporter (TensorRef::stored_transposed).
+  TransposeMode transpose = TransposeMode::automatic;
 };
 
 // validate(ComputeOptions) and the tolerances. Throws Error(usage).
@@ -47,6 +56,9 @@ struct TensorDiff {
   Status status = Status::identical;
   std::string dtype_a, dtype_b;  // SPEC §5 names (the format's for unsupported); "" if absent
   std::vector<uint64_t> shape_a, shape_b;
+  // Compared as A against Bᵀ (--transpose auto): values, indices and
+  // histograms are in A's order and shape.
+  bool transposed = false;
   // Either side a floating-point type (block-quantized included): such a
   // pair enters the global cosine and rel_l2; integer and bool pairs are
   // counted as exact matches instead.
@@ -101,6 +113,7 @@ struct DiffSettings {
   HistRange hist;
   bool structure_only = false;
   bool exact = false;
+  TransposeMode transpose = TransposeMode::automatic;
   std::vector<std::string> fail_if;  // the gates applied (apply_gates), as given
 };
 

@@ -23,7 +23,8 @@ struct Field {
 };
 
 // The per-tensor fields of SPEC §5 except histograms and `failed`, plus
-// `matched_as` (SPEC §8) after `name_b` when the tensor has one, and after
+// `matched_as` (SPEC §8) after `name_b` when the tensor has one,
+// `transposed: true` after `shape_b` on a pair compared as A against Bᵀ, and after
 // SPEC's fields `nonfinite_introduced`, `nonfinite_removed` and, with
 // --exact, `bytes_equal`. Unmatched and incomparable tensors carry name,
 // status, dtypes and shapes only.

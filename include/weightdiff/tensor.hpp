@@ -28,6 +28,11 @@ struct TensorRef {
   // `model.layers.0.mlp.up_proj.weight` its consuming node names). Unique
   // among the model's names and matched_as names.
   std::string matched_as;
+  // Stored as the transpose of the checkpoint's tensor by the exporter: an
+  // ONNX MatMul's right input named after a Linear's weight holds Wᵀ of its
+  // [out, in]. Lets --transpose auto pair a square one correctly, where the
+  // shapes alone cannot tell.
+  bool stored_transposed = false;
 
   // The bytes of element 0: valid while `storage` is pinned.
   const std::byte* data() const noexcept;

@@ -98,7 +98,7 @@ DiffReport diff(const py::object& a_spec, const py::object& b_spec, std::vector<
                 std::vector<std::string> exclude, const std::vector<std::string>& map,
                 std::optional<double> atol, std::optional<double> rtol,
                 const std::vector<std::string>& fail_if, const Compute& where, bool progress,
-                bool structure_only) {
+                bool structure_only, const std::string& transpose) {
   DiffOptions opt;
   static_cast<ComputeOptions&>(opt) = compute_options(where);
   opt.include = std::move(include);
@@ -107,6 +107,13 @@ DiffReport diff(const py::object& a_spec, const py::object& b_spec, std::vector<
   opt.atol = atol;
   opt.rtol = rtol;
   opt.structure_only = structure_only;
+  if (transpose != "auto" && transpose != "never") {  // as the CLI's --transpose
+    std::string m = "transpose: '";  // += only: GCC 12's -Wrestrict misfires on "x" + s
+    m += transpose;
+    m += "' is not one of auto, never";
+    throw Error(Errc::usage, m);
+  }
+  opt.transpose = transpose == "never" ? TransposeMode::never : TransposeMode::automatic;
   validate(opt);
   std::vector<Gate> gates;
   for (const auto& g : fail_if) gates.push_back(parse_gate(g));
@@ -197,13 +204,15 @@ PYBIND11_MODULE(_core, m) {
          std::optional<double> atol, std::optional<double> rtol,
          const std::vector<std::string>& fail_if, const std::string& backend,
          const std::vector<int>& devices, unsigned threads, std::pair<int, int> hist_range,
-         bool progress, bool structure_only) {
+         bool progress, bool structure_only, const std::string& transpose) {
         return wp::diff(a, b, std::move(include), std::move(exclude), map, atol, rtol, fail_if,
-                        wp::Compute{backend, devices, threads, hist_range}, progress, structure_only);
+                        wp::Compute{backend, devices, threads, hist_range}, progress, structure_only,
+                        transpose);
       },
       py::arg("a"), py::arg("b"), py::arg("include"), py::arg("exclude"), py::arg("map"),
       py::arg("atol"), py::arg("rtol"), py::arg("fail_if"), py::arg("backend"), py::arg("devices"),
-      py::arg("threads"), py::arg("hist_range"), py::arg("progress"), py::arg("structure_only"));
+      py::arg("threads"), py::arg("hist_range"), py::arg("progress"), py::arg("structure_only"),
+      py::arg("transpose"));
   m.def(
       "inspect",
       [](const py::object& a, std::vector<std::string> include, std::vector<std::string> exclude,

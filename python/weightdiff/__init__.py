@@ -49,7 +49,7 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
          fail_if: Patterns = None, backend: str = "auto",
          devices: Union[None, str, int, Sequence[int]] = None, threads: Optional[int] = None,
          hist_range: Tuple[int, int] = (-40, 16), progress: bool = False,
-         structure_only: bool = False) -> DiffResult:
+         structure_only: bool = False, transpose: str = "auto") -> DiffResult:
     """Diffs model b (the candidate) against model a (the reference).
 
     a, b: a path, or a mapping name -> array (e.g. model.state_dict()); see
@@ -64,7 +64,8 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
     backend ('auto', 'cpu', 'cuda', 'hybrid'), devices (CUDA devices),
     threads (CPU threads; None = all), hist_range ((lo, hi) exponents),
     progress (a progress line on stderr), structure_only (names, dtypes and
-    shapes only; no tensor byte read).
+    shapes only; no tensor byte read), transpose ('auto': a 2-D pair stored
+    as each other's transpose is compared as a against bᵀ; 'never').
 
     Returns a DiffResult (exit_code, summary, tensors, failed, to_json(),
     write_json/csv/html(), to_pandas()). Raises weightdiff.Error subclasses
@@ -77,7 +78,7 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
         map=map_rules(map), atol=atol, rtol=rtol, fail_if=string_list(fail_if, "fail_if"),
         backend=backend, devices=device_list(devices), threads=_threads(threads),
         hist_range=_hist_range(hist_range), progress=bool(progress),
-        structure_only=bool(structure_only))
+        structure_only=bool(structure_only), transpose=str(transpose))
     return DiffResult(report)
 
 

@@ -28,6 +28,9 @@ struct ChunkTask {
   // the a-side fields of the result are that tensor's value statistics.
   // Set by the caller, never inferred: diff_models(m, m) is two-sided.
   bool one_sided = false;
+  // b is stored as a's transpose (backend/transpose.hpp): a's [rows, cols]
+  // against b's [cols, rows], compared in a's order.
+  bool b_transposed = false;
 };
 
 // The file bytes [begin, end) holding elements [first, first + count) of t
@@ -46,7 +49,18 @@ inline ByteRange chunk_bytes(const TensorRef& t, uint64_t first, uint64_t count)
   return {t.offset + first * bits / 8, t.offset + ((first + count) * bits + 7) / 8};
 }
 
-// The bytes a task reads (a one-sided task reads its tensor once).
+// The file bytes a task touches on b's side: chunk_bytes, or for a
+// transposed b the span from its first to its last element read (the
+// chunk's rows of a are b's columns, in every row of b).
+inline ByteRange b_bytes_touched(const ChunkTask& t) {
+  if (!t.b_transposed) return chunk_bytes(*t.b, t.first, t.count);
+  const uint64_t rows = t.b->shape[1], cols = t.b->shape[0], es = dtype_bits(t.b->dtype) / 8;
+  const uint64_t r0 = t.first / cols, r1 = (t.first + t.count - 1) / cols;
+  return {t.b->offset + r0 * es, t.b->offset + ((cols - 1) * rows + r1 + 1) * es};
+}
+
+// The bytes a task reads (a one-sided task reads its tensor once); a
+// transposed b reads as many bytes as an untransposed one, gathered.
 inline uint64_t task_bytes(const ChunkTask& t) {
   const ByteRange a = chunk_bytes(*t.a, t.first, t.count);
   if (t.one_sided) return a.end - a.begin;

@@ -32,6 +32,7 @@ struct CliArgs : wd::cli::SharedArgs {
   std::optional<double> atol, rtol;
   bool structure_only = false;
   bool exact = false;
+  std::string transpose = "auto";
 };
 
 using wd::cli::want_color;
@@ -47,6 +48,7 @@ int run(const CliArgs& args) {
   opt.exclude = args.exclude;
   opt.structure_only = args.structure_only;
   opt.exact = args.exact;
+  opt.transpose = args.transpose == "never" ? wd::TransposeMode::never : wd::TransposeMode::automatic;
   wd::validate(opt);
   std::vector<wd::Gate> gates;
   for (const auto& g : args.fail_if) gates.push_back(wd::parse_gate(g));
@@ -125,6 +127,10 @@ int main(int argc, char** argv) {
                "compare names, dtypes, shapes and metadata; read no tensor data");
   app.add_flag("--exact", args.exact,
                "also require the same dtypes and bytes (a re-export check): exit 1 otherwise");
+  app.add_option("--transpose", args.transpose,
+                 "auto: compare a 2-D pair stored as each other's transpose (A [r,c], B [c,r];\n"
+                 "an ONNX MatMul weight against its Linear) as A against B^T; never: a shape mismatch")
+      ->check(CLI::IsMember({"auto", "never"}));
 
   return wd::cli::parse_and_run(app, argc, argv, [&] { return run(args); });
 }

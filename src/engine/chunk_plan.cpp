@@ -40,7 +40,7 @@ bool ChunkPlanner::next(Batch& batch) {
     const uint64_t block = std::max(dtype_block_elems(p.a->dtype), dtype_block_elems(p.b->dtype));
     const uint64_t chunk = (chunk_ + block - 1) / block * block;
     const uint64_t count = std::min(chunk, numel - offset_);
-    batch.tasks.push_back({p.a, p.b, offset_, count, p.atol, p.rtol, p.one_sided});
+    batch.tasks.push_back({p.a, p.b, offset_, count, p.atol, p.rtol, p.one_sided, p.b_transposed});
     batch.pair_of_task.push_back(pair_);
     elems += count;
     offset_ += count;

@@ -19,6 +19,7 @@ struct PlannedPair {
   const TensorRef* b;
   double atol, rtol;
   bool one_sided = false;  // inspect: b is a, read once (backend::ChunkTask)
+  bool b_transposed = false;  // b stored as a's transpose (backend::ChunkTask)
 };
 
 // Consecutive runs of chunk tasks, each bounded in elements and task count

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "backend/backend.hpp"
+#include "backend/transpose.hpp"
 #include "engine/reduce_pairs.hpp"
 #include "engine/same_bytes.hpp"
 #include "match/fingerprint.hpp"
@@ -33,6 +34,10 @@ const char* status_name(Status s) noexcept {
   return "?";
 }
 
+const char* transpose_mode_name(TransposeMode m) noexcept {
+  return m == TransposeMode::never ? "never" : "auto";
+}
+
 bool is_compared(Status s) noexcept {
   return s == Status::identical || s == Status::close || s == Status::different;
 }
@@ -54,7 +59,18 @@ Tolerance pair_tolerance(const TensorRef& a, const TensorRef& b, const DiffOptio
           opt.rtol.value_or(std::max(ta.rtol, tb.rtol))};
 }
 
-TensorDiff describe(const match::Entry& e) {
+// --transpose auto: B is compared as Bᵀ when the 2-D shapes are each
+// other's transpose and unequal, or square with exactly one side stored
+// transposed by its exporter; and when B's elements can be gathered
+// (whole bytes: not sub-byte, not block-quantized).
+bool compare_transposed(const TensorRef& a, const TensorRef& b, TransposeMode mode) {
+  if (mode == TransposeMode::never || a.shape.size() != 2 || b.shape.size() != 2) return false;
+  if (a.shape[0] != b.shape[1] || a.shape[1] != b.shape[0]) return false;
+  if (a.shape == b.shape && a.stored_transposed == b.stored_transposed) return false;
+  return backend::can_gather_transposed(b);
+}
+
+TensorDiff describe(const match::Entry& e, TransposeMode transpose) {
   TensorDiff d;
   d.name = e.name;
   d.name_b = e.name_b;
@@ -65,9 +81,11 @@ TensorDiff describe(const match::Entry& e) {
   if (!e.b) d.status = Status::only_in_a;
   if (!e.a) d.status = Status::only_in_b;
   if (e.a && e.b) {
-    if (!e.a->unsupported_dtype.empty() || !e.b->unsupported_dtype.empty())
+    const bool supported = e.a->unsupported_dtype.empty() && e.b->unsupported_dtype.empty();
+    d.transposed = supported && compare_transposed(*e.a, *e.b, transpose);
+    if (!supported)
       d.status = Status::unsupported_dtype;
-    else if (e.a->shape != e.b->shape)
+    else if (e.a->shape != e.b->shape && !d.transposed)
       d.status = Status::shape_mismatch;
     else
       d.status = Status::identical;  // provisional: decided by the stats
@@ -183,6 +201,7 @@ DiffSettings settings_of(const DiffOptions& opt) {
   s.hist = opt.hist;
   s.structure_only = opt.structure_only;
   s.exact = opt.exact;
+  s.transpose = opt.transpose;
   return s;
 }
 
@@ -199,7 +218,7 @@ DiffResult diff_structure(const Model& a, const Model& b, const DiffOptions& opt
   add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
   for (const auto& e : entries) {
-    result.tensors.push_back(describe(e));
+    result.tensors.push_back(describe(e, opt.transpose));
     TensorDiff& d = result.tensors.back();
     if (d.status == Status::identical)  // provisional: a pair of equal shapes
       d.status = d.dtype_a == d.dtype_b ? Status::matched : Status::dtype_mismatch;
@@ -240,7 +259,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
 
-  for (const auto& e : entries) result.tensors.push_back(describe(e));
+  for (const auto& e : entries) result.tensors.push_back(describe(e, opt.transpose));
   std::vector<engine::PlannedPair> pairs;
   std::vector<size_t> tensor_of_pair;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -250,7 +269,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     const Tolerance tol = pair_tolerance(*e.a, *e.b, opt);
     d.atol = tol.atol;
     d.rtol = tol.rtol;
-    pairs.push_back({e.a, e.b, tol.atol, tol.rtol});
+    pairs.push_back({e.a, e.b, tol.atol, tol.rtol, false, d.transposed});
     tensor_of_pair.push_back(i);
   }
 
@@ -262,7 +281,8 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     // Unequal values or dtypes already settle it; only equal values need
     // their bytes compared.
     if (opt.exact)
-      d.bytes_equal = d.status == Status::identical && engine::same_bytes(*pairs[i].a, *pairs[i].b, opt.cancel);
+      d.bytes_equal = d.status == Status::identical && engine::same_bytes(*pairs[i].a, *pairs[i].b, opt.cancel,
+                                                                         pairs[i].b_transposed);
   }
   result.summary.bytes_read = reduced.bytes_read;
   add_content_hint(result, entries, opt);

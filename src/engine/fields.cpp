@@ -28,6 +28,8 @@ std::vector<Field> tensor_fields(const TensorDiff& t) {
       {"shape_b", t.dtype_b.empty() ? FieldValue() : FieldValue(t.shape_b)},
   };
   f.insert(f.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
+  // Only on a transposed pair (SPEC §8), as matched_as: other reports stay as they were.
+  if (t.transposed) f.push_back({"transposed", true});
   if (!t.stats) return f;
   const PairStats& s = *t.stats;
   const Metrics m = derive_metrics(s);

@@ -45,7 +45,8 @@ void release_batch(const Batch& batch) {
   for (const auto& t : batch.tasks)
     for (const TensorRef* side : {t.a, t.b}) {
       if (!side->storage) continue;
-      const backend::ByteRange r = backend::chunk_bytes(*side, t.first, t.count);
+      const backend::ByteRange r =
+          side == t.b ? backend::b_bytes_touched(t) : backend::chunk_bytes(*side, t.first, t.count);
       auto [it, fresh] = hull.emplace(side->storage.get(), std::pair{r.begin, r.end});
       if (!fresh)
         it->second = {std::min(it->second.first, r.begin), std::max(it->second.second, r.end)};

@@ -11,6 +11,8 @@ namespace weightdiff::engine {
 // Same dtype, same byte count and the same content. Reads both in bounded
 // pieces through their storages (a file truncated meanwhile is
 // Error(changed), not a signal), drops the pages behind it, polls `cancel`.
-bool same_bytes(const TensorRef& a, const TensorRef& b, const CancelFlag* cancel);
+// b_transposed: b stored as a's transpose, its bytes compared in a's order.
+bool same_bytes(const TensorRef& a, const TensorRef& b, const CancelFlag* cancel,
+                bool b_transposed = false);
 
 }  // namespace weightdiff::engine

@@ -111,9 +111,13 @@ class GraphWalker {
     std::vector<OnnxNamedTensor> named;
     named.reserve(out_.size());
     for (const auto& t : out_) named.push_back({t.name, t.shape.size(), t.numel});
-    const auto derived = derive_onnx_names(named, main_nodes_);
+    std::vector<bool> transposed;
+    const auto derived = derive_onnx_names(named, main_nodes_, &transposed);
     for (size_t i = 0; i < out_.size(); ++i)
-      if (derived[i].size() <= kMaxTensorName) out_[i].matched_as = derived[i];
+      if (derived[i].size() <= kMaxTensorName) {
+        out_[i].matched_as = derived[i];
+        out_[i].stored_transposed = transposed[i];
+      }
     main_nodes_.clear();
   }
 

@@ -25,11 +25,12 @@ struct Pattern {
   size_t min_rank, max_rank;
   uint64_t min_numel;
   Needs needs;
+  bool transposed = false;  // the input holds the parameter transposed
 };
 
 constexpr size_t kAnyRank = 8;
 constexpr std::array<Pattern, 17> kPatterns{{
-    {"MatMul", 1, "weight", 2, 2, 1, Needs::nothing},  // Linear's Wᵀ
+    {"MatMul", 1, "weight", 2, 2, 1, Needs::nothing, true},  // Linear's Wᵀ
     {"Gemm", 1, "weight", 2, 2, 1, Needs::nothing},
     {"Gemm", 2, "bias", 1, 1, 1, Needs::nothing},
     {"Add", -1, "bias", 1, 1, 1, Needs::matmul_in_module},
@@ -63,6 +64,7 @@ bool is_op_suffix(std::string_view last, std::string_view op) {
 struct Opinion {
   std::string name;
   bool conflict = false;
+  bool transposed = false;
 };
 
 }  // namespace
@@ -93,7 +95,8 @@ bool looks_like_parameter(const std::string& name) {
 }
 
 std::vector<std::string> derive_onnx_names(const std::vector<OnnxNamedTensor>& tensors,
-                                           const std::vector<OnnxNodeUse>& nodes) {
+                                           const std::vector<OnnxNodeUse>& nodes,
+                                           std::vector<bool>* transposed) {
   std::unordered_map<std::string_view, size_t> index;
   for (size_t i = 0; i < tensors.size(); ++i) index.emplace(tensors[i].name, i);
   std::unordered_map<std::string_view, size_t> producer;  // first output -> node
@@ -127,8 +130,8 @@ std::vector<std::string> derive_onnx_names(const std::vector<OnnxNamedTensor>& t
         name += '.';
         name += p.suffix;
         Opinion& o = opinions[it->second];
-        if (o.name.empty()) o.name = std::move(name);
-        else if (o.name != name) o.conflict = true;
+        if (o.name.empty()) o.name = std::move(name), o.transposed = p.transposed;
+        else if (o.name != name || o.transposed != p.transposed) o.conflict = true;
         break;  // one opinion per input
       }
     }
@@ -150,6 +153,10 @@ std::vector<std::string> derive_onnx_names(const std::vector<OnnxNamedTensor>& t
   std::vector<std::string> kept(tensors.size());
   for (size_t i = 0; i < out.size(); ++i)
     if (!out[i].empty() && uses[out[i]] == 1) kept[i] = out[i];
+  if (transposed) {
+    transposed->assign(tensors.size(), false);
+    for (size_t i = 0; i < kept.size(); ++i) (*transposed)[i] = !kept[i].empty() && opinions[i].transposed;
+  }
   return kept;
 }
 

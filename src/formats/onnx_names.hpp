@@ -45,7 +45,10 @@ bool looks_like_parameter(const std::string& name);
 // consumers in `nodes` by the table in onnx_names.cpp. Refused (left "")
 // for a parameter-like name, consumers that disagree, or a derived name
 // that another tensor holds or derives too. Order-independent.
+// `transposed` (when given) receives, per tensor, whether its derived name
+// is a parameter it holds transposed (a MatMul's right input: a Linear's Wᵀ).
 std::vector<std::string> derive_onnx_names(const std::vector<OnnxNamedTensor>& tensors,
-                                           const std::vector<OnnxNodeUse>& nodes);
+                                           const std::vector<OnnxNodeUse>& nodes,
+                                           std::vector<bool>* transposed = nullptr);
 
 }  // namespace weightdiff::formats

@@ -9,7 +9,8 @@
 // - a column `failed` after them joins the triggered --fail-if conditions
 //   with `;` (a gate's VALUE is a number, so it never holds one);
 // - a column `matched_as` only when some tensor was paired by a derived
-//   name (ONNX exports), then `bytes_equal` only with --exact: the other
+//   name (ONNX exports), then `transposed` only when some pair was compared
+//   as A against Bᵀ, then `bytes_equal` only with --exact: the other
 //   columns keep their positions;
 // - records end in CRLF as RFC 4180 says; names are written byte for byte.
 #include <algorithm>
@@ -48,9 +49,12 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
   }();
   const bool matched_as = std::any_of(ctx.result->tensors.begin(), ctx.result->tensors.end(),
                                       [](const TensorDiff& t) { return !t.matched_as.empty(); });
+  const bool transposed = std::any_of(ctx.result->tensors.begin(), ctx.result->tensors.end(),
+                                      [](const TensorDiff& t) { return t.transposed; });
   const bool exact = ctx.result->settings.exact;
   for (const auto& c : cols) out << c << ',';
-  out << "failed" << (matched_as ? ",matched_as" : "") << (exact ? ",bytes_equal" : "") << "\r\n";
+  out << "failed" << (matched_as ? ",matched_as" : "") << (transposed ? ",transposed" : "")
+      << (exact ? ",bytes_equal" : "") << "\r\n";
   std::vector<std::string> cells(cols.size());
   for (const auto& t : ctx.result->tensors) {
     for (auto& c : cells) c.clear();
@@ -70,6 +74,7 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
       out << ',';
       report::write_csv_cell(out, t.matched_as);
     }
+    if (transposed) out << ',' << (t.transposed ? "true" : "false");
     if (exact) out << ',' << (t.bytes_equal ? (*t.bytes_equal ? "true" : "false") : "");
     out << "\r\n";
   }

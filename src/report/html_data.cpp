@@ -74,6 +74,7 @@ std::vector<std::string> tensor_columns() {
   TensorDiff t;
   t.dtype_a = t.dtype_b = "f32";
   t.matched_as.push_back('-');  // a column on every row, empty where no derived name was used
+  t.transposed = true;          // likewise: null where the pair was not transposed
   t.stats.emplace();
   t.stats->n_finite = 1;
   std::vector<std::string> names;

@@ -62,7 +62,8 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
                       {"fail_if", o.fail_if},
                       {"hist_range", {o.hist.lo, o.hist.hi}},
                       {"structure_only", o.structure_only},
-                      {"exact", o.exact}};
+                      {"exact", o.exact},
+                      {"transpose", transpose_mode_name(o.transpose)}};
   const Summary& s = r.summary;
   Json summary;
   for (const auto& f : summary_numeric_fields(s)) {

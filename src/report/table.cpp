@@ -161,6 +161,7 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
         << (opt.color ? color_of(t.status) : "") << status_name(t.status) << reset;
     if (rows[i].nonfinite_changed())
       out << "  NaN/Inf +" << m.nonfinite_introduced << " -" << m.nonfinite_removed;
+    if (t.transposed) out << "  B transposed";
     if (t.bytes_equal && !*t.bytes_equal && t.status == Status::identical) out << "  bytes differ";
     if (!t.failed.empty()) {
       out << "  fails:";

@@ -664,7 +664,7 @@ def test_renamed_tensor_is_only_in_a_and_b(wd_bin, tmp_path):
 def test_shape_mismatch(wd_bin, tmp_path):
     t = small_tensors()
     tb = dict(t)
-    tb["embed"] = np.ascontiguousarray(t["embed"].reshape(4, 10))
+    tb["embed"] = np.ascontiguousarray(t["embed"].reshape(5, 8))  # (4, 10) would be compared transposed
     save_file(t, str(tmp_path / "a.safetensors"))
     save_file(tb, str(tmp_path / "b.safetensors"))
     proc = run_wd(wd_bin, "a.safetensors", "b.safetensors", "--json", "r.json",
@@ -673,7 +673,7 @@ def test_shape_mismatch(wd_bin, tmp_path):
     rep = load_report(tmp_path / "r.json")
     e = {t["name"]: t for t in rep["tensors"]}["embed"]
     assert e["status"] == "shape_mismatch"
-    assert e["shape_a"] == [10, 4] and e["shape_b"] == [4, 10]
+    assert e["shape_a"] == [10, 4] and e["shape_b"] == [5, 8]
     assert rep["summary"]["shape_mismatch"] == 1
     assert rep["summary"]["compared"] == len(t) - 1
 

@@ -17,8 +17,11 @@ head), against a safetensors checkpoint with the HF names and layouts:
   2-D Linear becomes Gemm with transB=1 (HF's layout), RMSNorm is exported
   as SimplifiedLayerNormalization or op by op ending in Mul by the weight.
 
-MatMul weights are stored as Wᵀ, so they pair by name and report
-shape_mismatch until transposed compares exist (issue 15 item 1).
+MatMul weights are stored as Wᵀ: they pair by name and are compared as the
+checkpoint's W against the export's Wᵀ read transposed (`--transpose auto`,
+the default), the square q_proj included (the MatMul consumer says so);
+`--transpose never` reports them as shape mismatches (and the square one as
+different) as before.
 """
 
 import json
@@ -136,18 +139,28 @@ def check_export(wd_bin, tmp_path, style):
     for hf, t in tensors.items():
         assert t["name_b"] == stored[hf]
         assert t["matched_as"] == hf
-        if hf in LINEAR_WEIGHTS:  # Wᵀ: paired by name, compared once transposes exist
+        assert t["status"] == "identical", t
+        if hf in LINEAR_WEIGHTS:  # Wᵀ: compared transposed, square q_proj included
             assert t["shape_b"] == list(params[hf].shape[::-1])
-            square = params[hf].shape[0] == params[hf].shape[1]
-            # q_proj is square: Wᵀ has W's shape, so its values differ.
-            assert t["status"] == ("different" if square else "shape_mismatch"), t
+            assert t["transposed"] is True, t
         else:
-            assert t["status"] == "identical", t
-    assert proc.returncode == 1  # the shape mismatches
+            assert "transposed" not in t, t
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # --transpose never: the MatMul weights are shape mismatches, and the
+    # square q_proj (Wᵀ has W's shape) compares different.
+    proc, report = run_json(wd_bin, tmp_path, tmp_path / "model.safetensors", tmp_path / "model.onnx",
+                            "--transpose", "never")
+    assert report["options"]["transpose"] == "never"
+    for hf, t in by_name(report).items():
+        assert "transposed" not in t
+        if hf in LINEAR_WEIGHTS:
+            square = params[hf].shape[0] == params[hf].shape[1]
+            assert t["status"] == ("different" if square else "shape_mismatch"), t
+    assert proc.returncode == 1
     # Everything but the MatMul weights: exit 0. The filter names them by
     # the names reports show, here the checkpoint's and the matched one.
     proc = run_wd(wd_bin, "--backend", "cpu", tmp_path / "model.safetensors", tmp_path / "model.onnx",
-                  "--exclude", r"_proj\.weight$")
+                  "--exclude", r"_proj\.weight$", "--transpose", "never")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return params, stored
 
@@ -182,9 +195,12 @@ def test_one_changed_element_is_named(wd_bin, tmp_path):
     lines = csv.read_text().splitlines()
     header = lines[0].split(",")
     assert header[:3] == ["name", "name_b", "status"]
-    assert header[-2:] == ["failed", "matched_as"]
+    # (then `transposed`: the MatMul weights are compared transposed)
+    assert header[-3:] == ["failed", "matched_as", "transposed"]
     row = next(l for l in lines[1:] if l.startswith("model.layers.0.input_layernorm.bias,"))
-    assert row.endswith(",model.layers.0.input_layernorm.bias")
+    assert row.endswith(",model.layers.0.input_layernorm.bias,false")
+    row = next(l for l in lines[1:] if l.startswith("model.layers.0.mlp.up_proj.weight,"))
+    assert row.endswith(",model.layers.0.mlp.up_proj.weight,true")
     # And the HTML report's data (its columns come from the same schema).
     html = tmp_path / "r.html"
     run_wd(wd_bin, "--backend", "cpu", "--html", html, tmp_path / "model.safetensors", tmp_path / "model.onnx")
@@ -202,6 +218,10 @@ def test_onnx_as_a_keeps_its_file_names(wd_bin, tmp_path):
     for hf, name in stored.items():
         assert tensors[name]["matched_as"] == hf
         assert tensors[name]["name_b"] == hf
+        # A holds Wᵀ now: the checkpoint's W is read transposed, square q_proj too.
+        assert tensors[name]["status"] == "identical", tensors[name]
+        assert tensors[name].get("transposed", False) == (hf in LINEAR_WEIGHTS)
+    assert proc.returncode == 0
 
 
 def test_parameter_names_and_models_without_exporter_names_are_untouched(wd_bin, tmp_path):
@@ -273,13 +293,13 @@ def test_fingerprint_hint_suggests_rules_for_renamed_identical_tensors(wd_bin, t
     # The hint changes no status and no exit code.
     assert proc.returncode == 1
     assert all(t["status"] == "only_in_a" for t in report["tensors"] if t["name"] in renamed)
-    # Its rules pair them: the exact one identical, the transposed one by
-    # shape (compared once transposes exist); the changed one stays unmatched.
+    # Its rules pair them: the exact one identical, the transposed one
+    # identical compared transposed; the changed one stays unmatched.
     proc, report = run_json(wd_bin, tmp_path, tmp_path / "model.safetensors", tmp_path / "model.onnx",
                             "--map", rule_exact, "--map", rule_t)
     tensors = by_name(report)
     assert tensors[exact]["status"] == "identical" and tensors[exact]["name_b"] == stored[exact]
-    assert tensors[transposed]["status"] == "shape_mismatch"
+    assert tensors[transposed]["status"] == "identical" and tensors[transposed]["transposed"] is True
     assert report["summary"]["only_in_a"] == 1 and report["summary"]["only_in_b"] == 1
     assert "by content" not in proc.stderr and "suggested_map" not in report
 

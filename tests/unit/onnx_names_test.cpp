@@ -111,6 +111,29 @@ TEST(OnnxNames, AddIsABiasOnlyAfterAMatMulOfTheSameModule) {
   EXPECT_EQ(derived({"onnx::Add_6", 1, 4}, {node("/model/fc/Add", "Add", {"x", "onnx::Add_6"})}), "");
 }
 
+// A MatMul's right input holds the Linear's weight transposed (x @ Wᵀ); a
+// Gemm's holds it as it is (transB), as do every other pattern's inputs.
+TEST(OnnxNames, OnlyAMatMulWeightIsMarkedStoredTransposed) {
+  const std::vector<OnnxNodeUse> nodes{
+      node("/model/q/MatMul", "MatMul", {"x", "onnx::MatMul_5"}, "q"),
+      node("/model/k/Gemm", "Gemm", {"x", "onnx::Gemm_6", "onnx::Gemm_7"}, "k"),
+      node("/model/res/MatMul", "MatMul", {"x", "model.res.weight"}, "r")};
+  std::vector<bool> transposed;
+  const auto names = derive_onnx_names(
+      {{"onnx::MatMul_5", 2, 16}, {"onnx::Gemm_6", 2, 16}, {"onnx::Gemm_7", 1, 4}, {"model.res.weight", 2, 16}},
+      nodes, &transposed);
+  EXPECT_EQ(names[0], "model.q.weight");
+  EXPECT_EQ(names[1], "model.k.weight");
+  EXPECT_EQ(names[2], "model.k.bias");
+  EXPECT_EQ(names[3], "");  // already a parameter name: kept, and not marked
+  EXPECT_EQ(transposed, (std::vector<bool>{true, false, false, false}));
+  // Consumers that disagree on the layout give no name, and no mark.
+  const std::vector<OnnxNodeUse> both{node("/model/q/MatMul", "MatMul", {"x", "w"}, "q"),
+                                      node("/model/q/Gemm", "Gemm", {"x", "w"}, "k")};
+  EXPECT_EQ(derive_onnx_names({{"w", 2, 16}}, both, &transposed)[0], "");
+  EXPECT_EQ(transposed, std::vector<bool>{false});
+}
+
 TEST(OnnxNames, AParameterNameIsKept) {
   EXPECT_TRUE(looks_like_parameter("model.norm.weight"));
   EXPECT_TRUE(looks_like_parameter("fc.bias"));

@@ -4,10 +4,12 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "backend/backend.hpp"
 #include "backend/cpu/fused_kernel.hpp"
 #include "backend/partial_stats.hpp"
+#include "backend/transpose.hpp"
 #include "io/mapped_file.hpp"
 #include "io/sigbus_guard.hpp"
 
@@ -39,15 +41,28 @@ class CpuBackend final : public Backend {
  private:
   static Partial run(const ChunkTask& t, const HistRange& hist, uint64_t* slots) {
     const bool one_sided = t.one_sided;  // inspect: read and decode once
-    const cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), one_sided ? nullptr : t.b->data(),
-                             t.first,    t.count,    t.atol,      t.rtol, hist, one_sided};
+    cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), one_sided ? nullptr : t.b->data(),
+                       t.first,    t.count,    t.atol,      t.rtol, hist, one_sided};
+    // A transposed b: its chunk gathered in a's order first (one chunk's
+    // bytes per thread, reused).
+    thread_local std::vector<std::byte> gathered;
     Partial p;
     // A file truncated under us: Error(changed), not a SIGBUS.
-    io::read_guarded(t.a->storage.get(), t.b->storage.get(),
-                     [&] { p = cpu::reduce_chunk(in, slots); });
-    // The chunk's pages are done with: keep the resident set bounded.
+    io::read_guarded(t.a->storage.get(), t.b->storage.get(), [&] {
+      if (t.b_transposed) {
+        const size_t es = dtype_bits(t.b->dtype) / 8;
+        gathered.resize(static_cast<size_t>(t.count) * es);
+        const TransposedShape s = transposed_shape(*t.b);
+        gather_transposed(t.b->data(), es, s.rows, s.cols, t.first, t.count, gathered.data());
+        in.gathered_b = gathered.data();
+      }
+      p = cpu::reduce_chunk(in, slots);
+    });
+    // The chunk's pages are done with: keep the resident set bounded. A
+    // transposed b's chunk spans the whole tensor, read again by the next
+    // chunk: it goes with the batch (engine::reduce_pairs).
     release(*t.a, t.first, t.count);
-    if (!one_sided) release(*t.b, t.first, t.count);
+    if (!one_sided && !t.b_transposed) release(*t.b, t.first, t.count);
     return p;
   }
 

@@ -192,6 +192,9 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
   const bool f64_codes = in.dtype_a == DType::f64 || in.dtype_b == DType::f64;
   const bool narrow = in.narrow && !in.one_sided && narrow_dtype(in.dtype_a) && narrow_dtype(in.dtype_b);
   const size_t bytes_a = dtype_bits(in.dtype_a) / 8, bytes_b = dtype_bits(in.dtype_b) / 8;
+  // b's element 0 and the index of the chunk's first element in it.
+  const std::byte* base_b = in.gathered_b ? in.gathered_b : in.base_b;
+  const uint64_t first_b = in.gathered_b ? 0 : in.first;
 
   for (uint64_t off = 0; off < in.count; off += kBlock) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kBlock, in.count - off));
@@ -202,7 +205,7 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
     bool took_narrow = false;
     if (narrow && n % kLanes == 0) {
       const NarrowArgs nargs{in.dtype_a, in.dtype_b, in.base_a + (in.first + off) * bytes_a,
-                             in.base_b + (in.first + off) * bytes_b, n, in.atol, in.rtol,
+                             base_b + (first_b + off) * bytes_b, n, in.atol, in.rtol,
                              out.mrel, hist.narrow_targets()};
       took_narrow = narrow_block(nargs, narrow_values, s);
     }
@@ -210,7 +213,7 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
       decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
       // One-sided (inspect): b is a, decoded once.
       if (in.one_sided) vb = a;
-      else decode_to_f64(in.dtype_b, in.base_b, in.first + off, n, b);
+      else decode_to_f64(in.dtype_b, base_b, first_b + off, n, b);
       const BlockArgs args{a, vb, n, in.atol, in.rtol, f64_codes, hist.targets(), out.mrel};
       block_stats(args, s, slots_of_block);
     }

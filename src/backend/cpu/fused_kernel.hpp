@@ -27,6 +27,10 @@ struct ChunkInput {
   // bf16/f16/f32 pairs take the float32 path (narrow_block.hpp) where it applies;
   // false: the float64 path for every block (tests compare the two).
   bool narrow = true;
+  // Set: b's elements of this chunk, gathered in a's order (a transposed
+  // pair, backend/transpose.hpp); element 0 is the chunk's first. base_b is
+  // then unused.
+  const std::byte* gathered_b = nullptr;
 };
 
 // The chunk's Partial (indices are flat tensor indices); its histogram

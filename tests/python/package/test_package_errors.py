@@ -90,7 +90,7 @@ def test_usage_errors_are_value_errors(wd_bin, good):
 
 def test_wrong_shapes_and_keys_are_statuses():
     a = {"w": np.ones((2, 3), np.float32), "x": np.ones(4, np.float32)}
-    b = {"w": np.ones((3, 2), np.float32), "y": np.ones(4, np.float32)}
+    b = {"w": np.ones((1, 6), np.float32), "y": np.ones(4, np.float32)}  # (3, 2): transposed
     r = weightdiff.diff(a, b, backend="cpu")
     assert [(t["name"], t["status"]) for t in r.tensors] == [
         ("w", "shape_mismatch"), ("x", "only_in_a"), ("y", "only_in_b")]

@@ -49,7 +49,7 @@ def _models(d):
     b["layers.1.i"] = b["layers.1.i"].astype(np.int32)
     del b["only_a"]
     b["only_b"] = np.arange(4, dtype=np.uint8)
-    b["shape"] = np.zeros((3, 2), dtype=np.float32)
+    b["shape"] = np.zeros((1, 6), dtype=np.float32)  # (3, 2) would be compared transposed
     b["nan"] = np.array([1.0, np.nan, 3.0, -2.0], dtype=np.float64)
     # A metadata value "inf" stays text (only metrics are numbers).
     save_file(a, str(d / "a.safetensors"), metadata={"format": "pt", "who": "a", "limit": "inf"})
@@ -72,6 +72,7 @@ OPTION_SETS = [
       "--fail-if", "global.rel_l2>1e-4"]),
     ({"map": {"^only_b$": "only_a"}}, ["--map", "^only_b$=only_a"]),
     ({"structure_only": True}, ["--structure-only"]),
+    ({"transpose": "never"}, ["--transpose", "never"]),
 ]
 
 
@@ -130,7 +131,7 @@ def test_statuses_and_inf_as_float(files):
     assert by["only_a"]["status"] == "only_in_a"
     assert by["only_b"]["status"] == "only_in_b"
     assert by["shape"]["status"] == "shape_mismatch"
-    assert by["shape"]["shape_a"] == [2, 3] and by["shape"]["shape_b"] == [3, 2]
+    assert by["shape"]["shape_a"] == [2, 3] and by["shape"]["shape_b"] == [1, 6]
     assert by["nan"]["inf_a"] == 1 and by["nan"]["nan_a"] == 1
     assert by["layers.1.f8"]["status"] == "identical" and by["layers.1.f8"]["snr_db"] == math.inf
     assert r.exit_code == 1
@@ -138,7 +139,7 @@ def test_statuses_and_inf_as_float(files):
     assert len(df) == len(r.tensors)
     compared = df[df["status"].isin(["identical", "close", "different"])]
     assert list(compared["rel_l2"]) == sorted(compared["rel_l2"])
-    assert "hist_a" not in df.columns and df.set_index("name").loc["shape", "shape_b"] == (3, 2)
+    assert "hist_a" not in df.columns and df.set_index("name").loc["shape", "shape_b"] == (1, 6)
     assert repr(r).startswith("<DiffResult exit_code=1: compared 5: ")
     assert "only in A 1; only in B 1; shape mismatch 1" in repr(r)
     assert str(r) == r.table(20, "rel_l2") and "layers.0.w" in str(r)

@@ -92,6 +92,24 @@ def test_fnuz_against_reference(dtype):
     _check_reference(r.to_json(), "t", a, b)
 
 
+def test_transposed_arrays(tmp_path):
+    # A Linear's W against an export's Wᵀ handed over as a contiguous array.
+    a, b = _pair(np.float32)
+    bt = np.ascontiguousarray(b.T)
+    r = weightdiff.diff({"w": a}, {"w": bt}, backend="cpu")
+    t = r.tensors[0]
+    assert t["transposed"] is True and t["shape_b"] == list(bt.shape)
+    got = json.loads(r.to_json())["tensors"][0]
+    exp, bounds = ref.pair_metrics(a, b)
+    exp["shape_b"] = list(bt.shape)
+    errs = compare_tensor(got, exp, bounds)
+    assert not errs, "; ".join(errs)
+    never = weightdiff.diff({"w": a}, {"w": bt}, backend="cpu", transpose="never")
+    assert never.tensors[0]["status"] == "shape_mismatch" and "transposed" not in never.tensors[0]
+    with pytest.raises(weightdiff.UsageError, match="transpose"):
+        weightdiff.diff({"w": a}, {"w": bt}, backend="cpu", transpose="sometimes")
+
+
 def test_mixed_dict_and_file_and_dtypes(tmp_path):
     a, b = _pair(np.float32)
     save_file({"t": b, "u": b[:3].copy()}, str(tmp_path / "b.safetensors"))
