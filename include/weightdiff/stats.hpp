@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include "weightdiff/bins.hpp"
+
 namespace weightdiff {
 
 // Binary-exponent histogram bins: counts[j] for |x| in [2^(lo+j), 2^(lo+j+1)).
@@ -22,12 +24,12 @@ struct HistRange {
 
 struct AbsHistogram {  // |d| over the finite pairs
   uint64_t zero = 0, under = 0, over = 0;
-  std::vector<uint64_t> counts;
+  Bins counts;
 };
 
 struct ValueHistogram {  // x over that side's own finite values
   uint64_t zero = 0, under = 0, over = 0;
-  std::vector<uint64_t> pos, neg;
+  Bins pos, neg;
 };
 
 struct Moments {  // (n, mean, M2) over the finite pairs

@@ -29,18 +29,17 @@ PairStats pair_stats_of(const Partial& p, const uint64_t* hist, const HistRange&
   s.max_rel = p.mrel;
   const HistLayout h = hist_layout(r);
   const size_t nb = static_cast<size_t>(h.nb);
+  // Built once from the merged slots, not bin by bin (Bins: compact).
   s.hist_abs_diff.zero = hist[0];
   s.hist_abs_diff.under = hist[1];
   s.hist_abs_diff.over = hist[nb + 2];
-  for (size_t j = 0; j < nb; ++j) s.hist_abs_diff.counts[j] = hist[j + 2];
+  s.hist_abs_diff.counts = Bins(hist + 2, nb);
   for (auto [v, base] : {std::pair{&s.hist_a, h.a_base()}, std::pair{&s.hist_b, h.b_base()}}) {
     v->zero = hist[base];
     v->under = hist[base + 1];
     v->over = hist[base + 2];
-    for (size_t j = 0; j < nb; ++j) {
-      v->pos[j] = hist[base + 3 + j];
-      v->neg[j] = hist[base + 3 + nb + j];
-    }
+    v->pos = Bins(hist + base + 3, nb);
+    v->neg = Bins(hist + base + 3 + nb, nb);
   }
   return s;
 }

@@ -95,10 +95,27 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
                      const ComputeOptions& opt) {
   check_histogram_budget(pairs.size(), opt.hist);
   const size_t H = backend::hist_layout(opt.hist).total();
-  // Per pair one Partial and its histogram slots, merged in chunk order;
-  // the PairStats is built once per pair at the end.
-  std::vector<backend::Partial> merged(pairs.size(), backend::empty_partial());
-  std::vector<std::vector<uint64_t>> merged_slots(pairs.size(), std::vector<uint64_t>(H, 0));
+  // A pair's Partial and histogram slots live only while its chunks are in
+  // flight (pairs are planned in order): once its last chunk is merged its
+  // PairStats is built, and the slots (5 x bins x 8 bytes) are gone. Kept
+  // for every pair to the end, they were most of a 100k-tensor run's memory.
+  struct PairMerge {
+    backend::Partial partial = backend::empty_partial();
+    std::vector<uint64_t> slots;
+  };
+  std::map<size_t, PairMerge> merging;
+  Reduced out;
+  out.stats.resize(pairs.size(), PairStats(opt.hist));
+  const auto finish = [&](size_t p, const backend::Partial& merged, const uint64_t* slots) {
+    // numel from the tensor: also right for empty tensors (no chunk).
+    PairStats& s = out.stats[p];
+    s = backend::pair_stats_of(merged, slots, opt.hist, pairs[p].a->numel);
+    // +0 and -0 compare equal, so which one a min or max keeps depends on
+    // the combine order (SIMD lanes, GPU reduction trees): report +0 always,
+    // so every backend prints the same bits (SPEC §2: min/max identical).
+    for (double* v : {&s.min_a, &s.max_a, &s.min_b, &s.max_b})
+      if (*v == 0) *v = 0.0;
+  };
   Progress progress;
   for (const auto& p : pairs) progress.bytes_total += pair_bytes(p);
 
@@ -127,10 +144,23 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
     const InFlight& f = in_flight.front();
     for (size_t i = 0; i < f.batch.tasks.size(); ++i) {  // chunk order: deterministic
       const size_t p = f.batch.pair_of_task[i];
-      backend::combine(merged[p], f.partial[i]);
-      uint64_t* into = merged_slots[p].data();
+      const backend::ChunkTask& t = f.batch.tasks[i];
       const uint64_t* from = f.slots.data() + i * H;
-      for (size_t k = 0; k < H; ++k) into[k] += from[k];
+      const bool whole = t.first == 0 && t.count == t.a->numel;
+      if (whole) {  // the common case of many small tensors: nothing to merge
+        backend::Partial merged = backend::empty_partial();
+        backend::combine(merged, f.partial[i]);
+        finish(p, merged, from);
+        continue;
+      }
+      PairMerge& m = merging[p];
+      if (m.slots.empty()) m.slots.assign(H, 0);
+      backend::combine(m.partial, f.partial[i]);
+      for (size_t k = 0; k < H; ++k) m.slots[k] += from[k];
+      if (t.first + t.count == t.a->numel) {  // its last chunk: batches finish in order
+        finish(p, m.partial, m.slots.data());
+        merging.erase(p);
+      }
     }
     release_batch(f.batch);
     if (opt.on_progress) {
@@ -167,21 +197,11 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
       if (t->storage) files.insert(t->storage.get());
   for (const Storage* f : files) f->check_unchanged();
 
-  Reduced out;
+  // Empty pairs have no chunk: their stats are those of no element.
+  const std::vector<uint64_t> no_slots(H, 0);
+  for (size_t i = 0; i < pairs.size(); ++i)
+    if (pairs[i].a->numel == 0) finish(i, backend::empty_partial(), no_slots.data());
   out.bytes_read = progress.bytes_total;
-  out.stats.reserve(pairs.size());
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    // numel from the tensor: also right for empty tensors (no chunk).
-    out.stats.push_back(
-        backend::pair_stats_of(merged[i], merged_slots[i].data(), opt.hist, pairs[i].a->numel));
-    std::vector<uint64_t>().swap(merged_slots[i]);  // at most one copy of the bins at a time
-    PairStats& s = out.stats.back();
-    // +0 and -0 compare equal, so which one a min or max keeps depends on
-    // the combine order (SIMD lanes, GPU reduction trees): report +0 always,
-    // so every backend prints the same bits (SPEC §2: min/max identical).
-    for (double* v : {&s.min_a, &s.max_a, &s.min_b, &s.max_b})
-      if (*v == 0) *v = 0.0;
-  }
   return out;
 }
 

@@ -13,8 +13,4 @@ namespace weightdiff::formats {
 // duplicate key; `display` names the file in the message.
 nlohmann::json parse_strict_json(std::string_view text, const std::string& display);
 
-// An unsigned integer JSON value, or throws Error(malformed) with `what`.
-uint64_t json_uint(const nlohmann::json& v, const std::string& what, const std::string& display,
-                   const std::string& tensor);
-
 }  // namespace weightdiff::formats

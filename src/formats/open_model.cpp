@@ -28,8 +28,10 @@ void finalize(Model& m) {
                     std::to_string(formats::kMaxTensors) + " per model are supported",
                 m.path);
   for (const auto& t : m.tensors) formats::check_tensor_name(t.name, m.path);  // every format
-  std::sort(m.tensors.begin(), m.tensors.end(),
-            [](const TensorRef& x, const TensorRef& y) { return x.name < y.name; });
+  const auto by_name = [](const TensorRef& x, const TensorRef& y) { return x.name < y.name; };
+  // Loaders mostly hand them over sorted already (safetensors does).
+  if (!std::is_sorted(m.tensors.begin(), m.tensors.end(), by_name))
+    std::sort(m.tensors.begin(), m.tensors.end(), by_name);
   for (size_t i = 1; i < m.tensors.size(); ++i)
     if (m.tensors[i].name == m.tensors[i - 1].name)
       throw Error(Errc::conflict, "tensor name defined twice", m.path, m.tensors[i].name);

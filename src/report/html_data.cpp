@@ -16,7 +16,7 @@ using report::json_dump;
 template <typename... Arrays>
 std::pair<size_t, size_t> nonzero_span(const Arrays&... arrays) {
   size_t first = SIZE_MAX, last = 0;
-  const auto scan = [&](const std::vector<uint64_t>& v) {
+  const auto scan = [&](const Bins& v) {
     for (size_t i = 0; i < v.size(); ++i)
       if (v[i] != 0) {
         first = std::min(first, i);
@@ -27,11 +27,12 @@ std::pair<size_t, size_t> nonzero_span(const Arrays&... arrays) {
   return first == SIZE_MAX ? std::pair<size_t, size_t>{0, 0} : std::pair{first, last};
 }
 
-Json slice(const std::vector<uint64_t>& v, std::pair<size_t, size_t> span) {
+Json slice(const Bins& v, std::pair<size_t, size_t> span) {
   const size_t end = std::min(span.second, v.size());
   const size_t begin = std::min(span.first, end);
-  return std::vector<uint64_t>(v.begin() + static_cast<std::ptrdiff_t>(begin),
-                               v.begin() + static_cast<std::ptrdiff_t>(end));
+  std::vector<uint64_t> out;
+  for (size_t i = begin; i < end; ++i) out.push_back(v[i]);
+  return out;
 }
 
 Json abs_hist(const AbsHistogram& h) {

@@ -1,6 +1,8 @@
-// JSON report (SPEC §5), via nlohmann::ordered_json: field order as the spec,
-// doubles written shortest-round-trip, non-finite numbers as strings.
+// JSON report (SPEC §5): field order as the spec, doubles written as
+// nlohmann writes them, non-finite numbers as strings. The head goes
+// through nlohmann::ordered_json; the tensor rows are streamed (JsonText).
 // Extra fields: options.structure_only, and metadata_diffs (after summary).
+#include "report/json_text.hpp"
 #include "report/json_values.hpp"
 #include "weightdiff/report.hpp"
 
@@ -13,9 +15,33 @@ using report::json_number;
 using report::json_value;
 using report::model_json;
 
-Json abs_hist(const AbsHistogram& h, const HistRange& r) {
-  return Json{{"lo", r.lo},       {"hi", r.hi},          {"zero", h.zero},
-              {"under", h.under}, {"counts", h.counts}, {"over", h.over}};
+void abs_hist(report::JsonText& w, const AbsHistogram& h, const HistRange& r) {
+  w.begin_object();
+  w.key("lo").number(int64_t{r.lo}).key("hi").number(int64_t{r.hi});
+  w.key("zero").number(h.zero).key("under").number(h.under);
+  w.key("counts").numbers(h.counts).key("over").number(h.over);
+  w.end_object();
+}
+
+void value_hist(report::JsonText& w, const ValueHistogram& h, const HistRange& r) {
+  w.begin_object();
+  w.key("lo").number(int64_t{r.lo}).key("hi").number(int64_t{r.hi});
+  w.key("zero").number(h.zero).key("under").number(h.under).key("over").number(h.over);
+  w.key("pos").numbers(h.pos).key("neg").numbers(h.neg);
+  w.end_object();
+}
+
+// One tensor's object, as the DOM row it replaces wrote it.
+void tensor_row(report::JsonText& w, const TensorDiff& t, const HistRange& hist) {
+  w.begin_object();
+  for (const auto& f : tensor_fields(t)) w.key(f.name).value(f.value);
+  if (t.stats) {
+    abs_hist(w.key("hist_abs_diff"), t.stats->hist_abs_diff, hist);
+    value_hist(w.key("hist_a"), t.stats->hist_a, hist);
+    value_hist(w.key("hist_b"), t.stats->hist_b, hist);
+    w.key("failed").strings(t.failed);
+  }
+  w.end_object();
 }
 
 Json optional_string(const std::optional<std::string>& v) { return v ? Json(*v) : Json(nullptr); }
@@ -70,20 +96,13 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
   for (auto it = j.begin(); it != j.end(); ++it)
     out << Json(it.key()).dump() << ": " << json_dump(it.value()) << ",\n";
   out << "\"tensors\": [";
-  bool first = true;
-  for (const auto& t : r.tensors) {
-    Json row;
-    for (const auto& f : tensor_fields(t)) row[f.name] = json_value(f.value);
-    if (t.stats) {
-      row["hist_abs_diff"] = abs_hist(t.stats->hist_abs_diff, o.hist);
-      row["hist_a"] = report::value_hist_json(t.stats->hist_a, o.hist);
-      row["hist_b"] = report::value_hist_json(t.stats->hist_b, o.hist);
-      row["failed"] = t.failed;
-    }
-    out << (first ? "\n" : ",\n") << json_dump(row);
-    first = false;
+  report::JsonText rows;
+  for (size_t i = 0; i < r.tensors.size(); ++i) {
+    rows.append_separator(i == 0 ? "\n" : ",\n");
+    tensor_row(rows, r.tensors[i], o.hist);
+    if (rows.text().size() >= (size_t{1} << 16)) out << rows.take();  // bounded, few writes
   }
-  out << "\n]}\n";
+  out << rows.take() << "\n]}\n";
 }
 
 }  // namespace weightdiff

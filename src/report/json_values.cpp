@@ -32,7 +32,7 @@ Json model_json(const Model& m) {
 
 Json value_hist_json(const ValueHistogram& h, const HistRange& r) {
   return Json{{"lo", r.lo},     {"hi", r.hi},   {"zero", h.zero}, {"under", h.under},
-              {"over", h.over}, {"pos", h.pos}, {"neg", h.neg}};
+              {"over", h.over}, {"pos", h.pos.to_vector()}, {"neg", h.neg.to_vector()}};
 }
 
 std::string json_dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }

@@ -310,6 +310,64 @@ TEST_F(SafetensorsTest, FileShorterThanTheHeaderSays) {
   }
 }
 
+// The header is read in one SAX pass, with no DOM: these pin what a DOM
+// walk gave, which the pass must reproduce.
+
+// Written out of name order with the metadata in the middle: loaded sorted,
+// each tensor at its own extent.
+TEST_F(SafetensorsTest, HeaderOutOfNameOrderLoadsSorted) {
+  StFile f;
+  for (const int i : {7, 2, 9, 0, 5}) {
+    const float v = static_cast<float>(i) + 0.5f;
+    f.tensors.push_back(st_f32("t" + std::to_string(i), {2}, {v, -v}));
+  }
+  f.metadata = std::map<std::string, std::string>{{"z", "1"}, {"a", "2"}};
+  write_safetensors(file("m.safetensors"), f);
+  const weightdiff::Model m = weightdiff::open_model(path("m.safetensors"));
+  const uint64_t data_start = 8 + header_text(f).size();
+  ASSERT_EQ(m.tensors.size(), 5u);
+  const std::vector<int> text_position{3, 1, 4, 0, 2};  // of t0, t2, t5, t7, t9
+  for (size_t i = 0; i < 5; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(m.tensors[i].name, "t" + std::to_string(std::vector<int>{0, 2, 5, 7, 9}[i]));
+    EXPECT_EQ(m.tensors[i].offset, data_start + 8 * static_cast<uint64_t>(text_position[i]));
+  }
+  EXPECT_EQ(m.metadata, (std::map<std::string, std::string>{{"a", "2"}, {"z", "1"}}));
+}
+
+// Of several bad entries, the one first in byte order is reported, wherever
+// it stands in the text ("__metadata__" sorts between upper and lower case).
+TEST_F(SafetensorsTest, FirstBadEntryInNameOrderIsReported) {
+  const std::string bad_x = R"({"dtype":"XX","shape":[1],"data_offsets":[0,4]})";
+  const std::string bad_y = R"({"dtype":"F32","shape":[2],"data_offsets":[0,4]})";
+  StFile f;
+  f.header_json = "{\"b\":" + bad_x + ",\"a\":" + bad_y + "}";
+  write_safetensors(file("m.safetensors"), f);
+  const std::string msg = expect_error([&] { weightdiff::open_model(path("m.safetensors")); },
+                                       Errc::malformed, {"'a'", "need 8"});
+  EXPECT_EQ(msg.find("'b'"), std::string::npos) << msg;
+  f.header_json = "{\"b\":" + bad_x + ",\"__metadata__\":{\"k\":1},\"A\":" + bad_y + "}";
+  expect_bad(f, Errc::malformed, {"'A'", "need 8"});
+  f.header_json = "{\"b\":" + bad_x + ",\"__metadata__\":{\"k\":1}}";
+  expect_bad(f, Errc::malformed, {"__metadata__ value of 'k'"});
+}
+
+// Problems come in the DOM's order: syntax anywhere, then a duplicate key
+// (the first given twice, in text order, at any depth), then bad entries.
+TEST_F(SafetensorsTest, SyntaxThenDuplicatesThenEntries) {
+  const std::string bad = R"({"dtype":"XX","shape":[1],"data_offsets":[0,4]})";
+  const std::string ok = R"({"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+  StFile f;
+  f.header_json = "{\"a\":" + bad + ",\"z\":" + ok + ",\"z\":" + ok + "}";
+  expect_bad(f, Errc::conflict, {"duplicate key 'z'"});
+  f.header_json = "{\"z\":" + ok + ",\"a\":" + ok + ",\"z\":" + ok + ",\"a\":" + ok + "}";
+  expect_bad(f, Errc::conflict, {"duplicate key 'z'"});
+  f.header_json = R"({"y":{"dtype":"F32","k":1,"k":2},"z":)" + ok + ",\"z\":" + ok + "}";
+  expect_bad(f, Errc::conflict, {"duplicate key 'k'"});
+  f.header_json = "{\"z\":" + ok + ",\"z\":" + ok + ",\"w\":}";
+  expect_bad(f, Errc::malformed, {"not valid JSON"});
+}
+
 TEST_F(SafetensorsTest, MissingFileIsAnIoError) {
   const std::string p = path("absent.safetensors");
   expect_error([&] { weightdiff::open_model(p); }, Errc::io, {p});
