@@ -87,7 +87,7 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
         d.off_b = at;
         if (t.b_order.any()) {  // gathered in a's order: the kernels see an ordinary pair
           const backend::ByteRange touched = backend::b_bytes_touched(*t.b, t.b_order, t.first, t.count);
-          g.copies.push_back({t.b, touched.begin, b.bytes, at, true, t.b_order, t.first, t.count, touched.end});
+          g.copies.push_back({t.b, touched.begin, b.bytes, at, t.b_order, t.first, t.count, touched.end});
         } else {
           g.copies.push_back({t.b, b.begin, b.bytes, at});
         }
@@ -112,7 +112,7 @@ void write_metadata(const LaunchGroup& g, uint8_t* slot) {
 
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len) {
   if (len == 0) return;
-  if (op.gathered) {
+  if (op.gathered()) {
     backend::gather_b(*op.t, op.order, op.first, op.count, from, len,
                       reinterpret_cast<std::byte*>(slot + op.dst + from));
     return;

@@ -29,10 +29,10 @@ struct StagingLimits {
 struct CopyOp {
   const TensorRef* t;
   uint64_t src_begin, bytes, dst;
-  bool gathered = false;
-  backend::BOrder order = {};      // gathered: how
+  backend::BOrder order = {};      // any(): gathered, and how
   uint64_t first = 0, count = 0;   // gathered: a's elements
   uint64_t src_end = 0;            // gathered: the end of the bytes it reads
+  bool gathered() const noexcept { return order.any(); }
 };
 
 // One fill of a staging slot and the launch that consumes it:

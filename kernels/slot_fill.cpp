@@ -36,7 +36,7 @@ std::vector<CopyRun> copy_runs(const LaunchGroup& g) {
     const CopyOp& op = g.copies[i];
     if (op.bytes == 0 || !op.t->storage) continue;
     const Storage* s = op.t->storage.get();
-    if (op.gathered) {
+    if (op.gathered()) {
       runs.push_back({s, op.src_begin, op.src_end, {i}, true, op.first});
       continue;
     }

@@ -21,13 +21,6 @@ namespace weightdiff::backend {
 void gather_transposed(const std::byte* b, size_t elem_bytes, uint64_t rows, uint64_t cols,
                        uint64_t first, uint64_t count, std::byte* out);
 
-// The rows and columns of a's order for a b stored as its transpose: b's
-// shape is [cols, rows].
-struct TransposedShape {
-  uint64_t rows, cols;
-};
-inline TransposedShape transposed_shape(const TensorRef& b) { return {b.shape[1], b.shape[0]}; }
-
 // Whether a backend can read b transposed: 2-D, and elements of whole bytes
 // (sub-byte and block-quantized storage has no per-element address).
 bool can_gather_transposed(const TensorRef& t) noexcept;

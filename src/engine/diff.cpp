@@ -82,13 +82,16 @@ backend::BOrder rope_order(const match::Entry& e) {
   return backend::can_reorder(*e.b, o) ? o : backend::BOrder{};
 }
 
-// How the pair's B is read (describe decided it).
-backend::BOrder b_order_of(const match::Entry& e, const TensorDiff& d) {
-  if (d.transposed) return {true};
-  return d.rope_heads != 0 ? rope_order(e) : backend::BOrder{};
+// How a matched pair's B is read: transposed, through the Q/K permutation,
+// or as it is (also for entries that are not a supported pair).
+backend::BOrder b_order_of(const match::Entry& e, TransposeMode transpose) {
+  if (!e.a || !e.b || !e.a->unsupported_dtype.empty() || !e.b->unsupported_dtype.empty()) return {};
+  if (compare_transposed(*e.a, *e.b, transpose)) return {true};
+  return rope_order(e);
 }
 
-TensorDiff describe(const match::Entry& e, TransposeMode transpose) {
+// `order`: b_order_of(e), which decides a transposed pair's status too.
+TensorDiff describe(const match::Entry& e, const backend::BOrder& order) {
   TensorDiff d;
   d.name = e.name;
   d.name_b = e.name_b;
@@ -100,8 +103,8 @@ TensorDiff describe(const match::Entry& e, TransposeMode transpose) {
   if (!e.a) d.status = Status::only_in_b;
   if (e.a && e.b) {
     const bool supported = e.a->unsupported_dtype.empty() && e.b->unsupported_dtype.empty();
-    d.transposed = supported && compare_transposed(*e.a, *e.b, transpose);
-    if (supported && !d.transposed) d.rope_heads = rope_order(e).rope_heads;
+    d.transposed = order.transposed;
+    d.rope_heads = order.rope_heads;
     if (!supported)
       d.status = Status::unsupported_dtype;
     else if (e.a->shape != e.b->shape && !d.transposed)
@@ -238,7 +241,7 @@ DiffResult diff_structure(const Model& a, const Model& b, const DiffOptions& opt
   add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
   for (const auto& e : entries) {
-    result.tensors.push_back(describe(e, opt.transpose));
+    result.tensors.push_back(describe(e, b_order_of(e, opt.transpose)));
     TensorDiff& d = result.tensors.back();
     if (d.status == Status::identical)  // provisional: a pair of equal shapes
       d.status = d.dtype_a == d.dtype_b ? Status::matched : Status::dtype_mismatch;
@@ -280,7 +283,12 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
 
-  for (const auto& e : entries) result.tensors.push_back(describe(e, opt.transpose));
+  std::vector<backend::BOrder> orders;  // decided once per entry, for describe and the plan
+  orders.reserve(entries.size());
+  for (const auto& e : entries) {
+    orders.push_back(b_order_of(e, opt.transpose));
+    result.tensors.push_back(describe(e, orders.back()));
+  }
   std::vector<engine::PlannedPair> pairs;
   std::vector<size_t> tensor_of_pair;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -290,7 +298,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     const Tolerance tol = pair_tolerance(*e.a, *e.b, opt);
     d.atol = tol.atol;
     d.rtol = tol.rtol;
-    pairs.push_back({e.a, e.b, tol.atol, tol.rtol, false, b_order_of(e, d)});
+    pairs.push_back({e.a, e.b, tol.atol, tol.rtol, false, orders[i]});
     tensor_of_pair.push_back(i);
   }
 
