@@ -63,6 +63,11 @@ struct TensorDiff {
   // heads (--map-preset llama-gguf); the other side's rows are read in its
   // order, so values, indices and histograms are in A's order.
   uint32_t rope_heads = 0;
+  // Non-empty: that side was compared dequantized (--dequant), and this
+  // names how it is stored, e.g. "f8_e4m3*scale[128x128]" (an FP8 weight
+  // with its block scales) or "gptq_int4[g128]"; dtype_a/_b stay the stored
+  // weight's dtype. "" = compared as stored.
+  std::string quant_a, quant_b;
   // Either side a floating-point type (block-quantized included): such a
   // pair enters the global cosine and rel_l2; integer and bool pairs are
   // counted as exact matches instead.
@@ -73,6 +78,14 @@ struct TensorDiff {
   std::optional<bool> bytes_equal;
   std::vector<std::string> failed;  // --fail-if conditions triggered
 };
+
+// A side's quant type as reports group the quantization error by it: its
+// dequantization scheme when it was dequantized, else its dtype ("q4_k",
+// "bf16"); "" when the side is absent.
+inline const std::string& quant_type(const TensorDiff& t, bool a_side) noexcept {
+  const std::string& q = a_side ? t.quant_a : t.quant_b;
+  return q.empty() ? (a_side ? t.dtype_a : t.dtype_b) : q;
+}
 
 struct Summary {
   uint64_t compared = 0, identical = 0, close = 0, different = 0;
