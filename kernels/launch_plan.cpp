@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "backend/b_order.hpp"
+#include "backend/dequant.hpp"
 #include "io/mapped_file.hpp"
 #include "weightdiff/error.hpp"
 
@@ -79,13 +80,18 @@ std::vector<LaunchGroup> plan_launches(std::span<const backend::ChunkTask> tasks
       d.first_tile = static_cast<uint32_t>(g.tile_table.size());
       d.tiles = tiles_of(t.count);
       d.off_a = at;
-      g.copies.push_back({t.a, a.begin, a.bytes, at});
+      if (t.a->dequant)
+        g.copies.push_back({t.a, 0, a.bytes, at, {}, t.first, t.count});
+      else
+        g.copies.push_back({t.a, a.begin, a.bytes, at});
       at += align_up(a.bytes);
       if (t.one_sided) {  // b reads a's bytes
         d.off_b = d.off_a;
       } else {
         d.off_b = at;
-        if (t.b_order.any()) {  // gathered in a's order: the kernels see an ordinary pair
+        if (t.b->dequant) {
+          g.copies.push_back({t.b, 0, b.bytes, at, {}, t.first, t.count});
+        } else if (t.b_order.any()) {  // gathered in a's order: the kernels see an ordinary pair
           const backend::ByteRange touched = backend::b_bytes_touched(*t.b, t.b_order, t.first, t.count);
           g.copies.push_back({t.b, touched.begin, b.bytes, at, t.b_order, t.first, t.count, touched.end});
         } else {
@@ -112,6 +118,11 @@ void write_metadata(const LaunchGroup& g, uint8_t* slot) {
 
 void copy_bytes(const CopyOp& op, uint8_t* slot, uint64_t from, uint64_t len) {
   if (len == 0) return;
+  if (op.dequantized()) {  // whole values: slices are multiples of 8 bytes
+    backend::dequantize(*op.t->dequant, op.first + from / sizeof(double), len / sizeof(double),
+                        reinterpret_cast<double*>(slot + op.dst + from));
+    return;
+  }
   if (op.gathered()) {
     backend::gather_b(*op.t, op.order, op.first, op.count, from, len,
                       reinterpret_cast<std::byte*>(slot + op.dst + from));

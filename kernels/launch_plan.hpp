@@ -23,7 +23,7 @@ struct StagingLimits {
 };
 
 // One side of a task: bytes [src_begin, src_begin + bytes) of t's file go to
-// slot offset dst. A gathered side (a reordered b: backend::BOrder) instead
+// slot offset dst. A dequantized side writes its values instead. A gathered side (a reordered b: backend::BOrder) instead
 // writes the `bytes` of its elements for a's [first, first + count) in a's
 // order (backend::gather_b), reading [src_begin, src_end) of the file.
 struct CopyOp {
@@ -33,6 +33,10 @@ struct CopyOp {
   uint64_t first = 0, count = 0;   // gathered: a's elements
   uint64_t src_end = 0;            // gathered: the end of the bytes it reads
   bool gathered() const noexcept { return order.any(); }
+  // A dequantized side (TensorRef::dequant): the `bytes` are the float64
+  // values of its elements [first, first + count), computed on the host
+  // (backend/dequant.hpp), so the kernels see an ordinary f64 tensor.
+  bool dequantized() const noexcept { return t->dequant != nullptr; }
 };
 
 // One fill of a staging slot and the launch that consumes it:

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "backend/dequant.hpp"
 #include "io/sigbus_guard.hpp"
 
 namespace weightdiff::cuda {
@@ -34,6 +35,12 @@ std::vector<CopyRun> copy_runs(const LaunchGroup& g) {
   std::unordered_map<const Storage*, size_t> open;  // a storage's latest run
   for (size_t i = 0; i < g.copies.size(); ++i) {
     const CopyOp& op = g.copies[i];
+    if (op.bytes != 0 && op.dequantized()) {  // its own run over its weight's bytes, kept for the batch
+      const TensorRef& w = op.t->dequant->weight;
+      const backend::ByteRange r = backend::part_bytes_touched(*op.t, w, op.first, op.count);
+      if (w.storage) runs.push_back({w.storage.get(), r.begin, r.end, {i}, true, 0});
+      continue;
+    }
     if (op.bytes == 0 || !op.t->storage) continue;
     const Storage* s = op.t->storage.get();
     if (op.gathered()) {

@@ -20,8 +20,9 @@ struct CopyRun {
   const Storage* storage;
   uint64_t src_begin, src_end;  // the bytes the run's copies read, in that storage
   std::vector<size_t> ops;      // into LaunchGroup::copies, in order
-  // One gathered copy (a transposed b): its own run, its pages kept for the
-  // tensor's next chunk (the engine drops them with the batch).
+  // One gathered copy (a transposed b) or dequantized one (its weight's
+  // bytes): its own run, its pages kept for the tensor's next chunk (the
+  // engine drops them with the batch).
   bool gathered = false;
   uint64_t gathered_first = 0;  // its a-order index of the first element
 };

@@ -4,7 +4,7 @@
 Layers, lowest first; a file may include project headers of its own layer or
 a lower one, never a higher one:
 
-  core     include/weightdiff/{bins,cancel,dtype,error,model,options,stats,storage,tensor,version}
+  core     include/weightdiff/{bins,cancel,dequant,dtype,error,model,options,stats,storage,tensor,version}
            + src/core/ (their implementations, checked arithmetic, text excerpts)
   io       src/io/            mapped files, checked opens, paths, the SIGBUS guard
   formats  src/formats/       loaders: a path in, a catalog out
@@ -38,7 +38,7 @@ RANK = {name: i for i, name in enumerate(ORDER)}
 
 PUBLIC = {
     "bins": "core", "cancel": "core", "dtype": "core", "error": "core", "model": "core", "stats": "core",
-    "tensor": "core", "version": "core", "options": "core", "storage": "core",
+    "tensor": "core", "version": "core", "dequant": "core", "options": "core", "storage": "core",
     "diff": "engine", "gates": "engine", "inspect": "engine", "fields": "engine",
     "report": "report", "inspect_report": "report",
 }

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "weightdiff/dequant.hpp"
 #include "weightdiff/dtype.hpp"
 #include "weightdiff/model.hpp"
 #include "weightdiff/options.hpp"
@@ -42,6 +43,10 @@ struct DiffOptions : MatchOptions, ComputeOptions {
   // against Bᵀ; so is a square pair where exactly one side is stored
   // transposed by its exporter (TensorRef::stored_transposed).
   TransposeMode transpose = TransposeMode::automatic;
+  // auto: a side holding quantized weights with their scale tensors (FP8
+  // block/channel/tensor scales, GPTQ/AWQ) is compared by its dequantized
+  // values when the other side holds none (weightdiff/dequant.hpp).
+  DequantMode dequant = DequantMode::automatic;
 };
 
 // validate(ComputeOptions) and the tolerances. Throws Error(usage).
@@ -64,7 +69,7 @@ struct TensorDiff {
   // order, so values, indices and histograms are in A's order.
   uint32_t rope_heads = 0;
   // Non-empty: that side was compared dequantized (--dequant), and this
-  // names how it is stored, e.g. "f8_e4m3*scale[128x128]" (an FP8 weight
+  // names how it is stored, e.g. "f8e4m3fn*scale[128x128]" (an FP8 weight
   // with its block scales) or "gptq_int4[g128]"; dtype_a/_b stay the stored
   // weight's dtype. "" = compared as stored.
   std::string quant_a, quant_b;
@@ -131,6 +136,7 @@ struct DiffSettings {
   bool structure_only = false;
   bool exact = false;
   TransposeMode transpose = TransposeMode::automatic;
+  DequantMode dequant = DequantMode::automatic;
   std::string map_preset;  // "" = none
   std::vector<std::string> fail_if;  // the gates applied (apply_gates), as given
 };

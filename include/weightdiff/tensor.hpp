@@ -12,6 +12,8 @@
 
 namespace weightdiff {
 
+struct Dequant;  // weightdiff/dequant.hpp
+
 struct TensorRef {
   std::string name;
   DType dtype = DType::f32;
@@ -33,6 +35,11 @@ struct TensorRef {
   // [out, in]. Lets --transpose auto pair a square one correctly, where the
   // shapes alone cannot tell.
   bool stored_transposed = false;
+  // Set: a composite whose values are computed from several stored tensors
+  // (--dequant: an FP8 weight times its scales, a GPTQ/AWQ int4 weight).
+  // It then has no storage of its own: dtype is f64 (the values' type, as
+  // the backends see them), nbytes the stored parts' bytes.
+  std::shared_ptr<const Dequant> dequant;
 
   // The bytes of element 0: valid while `storage` is pinned.
   const std::byte* data() const noexcept;

@@ -98,7 +98,8 @@ DiffReport diff(const py::object& a_spec, const py::object& b_spec, std::vector<
                 std::vector<std::string> exclude, const std::vector<std::string>& map,
                 std::optional<double> atol, std::optional<double> rtol,
                 const std::vector<std::string>& fail_if, const Compute& where, bool progress,
-                bool structure_only, const std::string& transpose, const std::string& map_preset) {
+                bool structure_only, const std::string& transpose, const std::string& map_preset,
+                const std::string& dequant) {
   DiffOptions opt;
   opt.map_preset = map_preset;
   static_cast<ComputeOptions&>(opt) = compute_options(where);
@@ -115,6 +116,15 @@ DiffReport diff(const py::object& a_spec, const py::object& b_spec, std::vector<
     throw Error(Errc::usage, m);
   }
   opt.transpose = transpose == "never" ? TransposeMode::never : TransposeMode::automatic;
+  if (dequant != "auto" && dequant != "always" && dequant != "never") {  // as the CLI's --dequant
+    std::string m = "dequant: '";
+    m += dequant;
+    m += "' is not one of auto, always, never";
+    throw Error(Errc::usage, m);
+  }
+  opt.dequant = dequant == "always" ? DequantMode::always
+                : dequant == "never" ? DequantMode::never
+                                     : DequantMode::automatic;
   validate(opt);
   std::vector<Gate> gates;
   for (const auto& g : fail_if) gates.push_back(parse_gate(g));
@@ -206,15 +216,15 @@ PYBIND11_MODULE(_core, m) {
          const std::vector<std::string>& fail_if, const std::string& backend,
          const std::vector<int>& devices, unsigned threads, std::pair<int, int> hist_range,
          bool progress, bool structure_only, const std::string& transpose,
-         const std::string& map_preset) {
+         const std::string& map_preset, const std::string& dequant) {
         return wp::diff(a, b, std::move(include), std::move(exclude), map, atol, rtol, fail_if,
                         wp::Compute{backend, devices, threads, hist_range}, progress, structure_only,
-                        transpose, map_preset);
+                        transpose, map_preset, dequant);
       },
       py::arg("a"), py::arg("b"), py::arg("include"), py::arg("exclude"), py::arg("map"),
       py::arg("atol"), py::arg("rtol"), py::arg("fail_if"), py::arg("backend"), py::arg("devices"),
       py::arg("threads"), py::arg("hist_range"), py::arg("progress"), py::arg("structure_only"),
-      py::arg("transpose"), py::arg("map_preset"));
+      py::arg("transpose"), py::arg("map_preset"), py::arg("dequant"));
   m.def(
       "inspect",
       [](const py::object& a, std::vector<std::string> include, std::vector<std::string> exclude,

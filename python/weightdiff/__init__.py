@@ -50,7 +50,7 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
          devices: Union[None, str, int, Sequence[int]] = None, threads: Optional[int] = None,
          hist_range: Tuple[int, int] = (-40, 16), progress: bool = False,
          structure_only: bool = False, transpose: str = "auto",
-         map_preset: Optional[str] = None) -> DiffResult:
+         map_preset: Optional[str] = None, dequant: str = "auto") -> DiffResult:
     """Diffs model b (the candidate) against model a (the reference).
 
     a, b: a path, or a mapping name -> array (e.g. model.state_dict()); see
@@ -68,7 +68,10 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
     shapes only; no tensor byte read), transpose ('auto': a 2-D pair stored
     as each other's transpose is compared as a against bᵀ; 'never'),
     map_preset ('llama-gguf': a GGUF side's tensors matched by their Hugging
-    Face names, llama.cpp's Q/K row permutation undone).
+    Face names, llama.cpp's Q/K row permutation undone), dequant ('auto':
+    an FP8 weight with its scale tensors, or GPTQ/AWQ qweight/qzeros/scales,
+    compared dequantized when only one side holds such scales; 'always';
+    'never').
 
     Returns a DiffResult (exit_code, summary, tensors, failed, to_json(),
     write_json/csv/html(), to_pandas()). Raises weightdiff.Error subclasses
@@ -82,7 +85,7 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
         backend=backend, devices=device_list(devices), threads=_threads(threads),
         hist_range=_hist_range(hist_range), progress=bool(progress),
         structure_only=bool(structure_only), transpose=str(transpose),
-        map_preset=str(map_preset or ""))
+        map_preset=str(map_preset or ""), dequant=str(dequant))
     return DiffResult(report)
 
 

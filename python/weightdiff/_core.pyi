@@ -50,7 +50,8 @@ ModelSpec = Union[str, Tuple[str, Sequence[Tuple[str, Any, Optional[str]]]]]
 def diff(a: ModelSpec, b: ModelSpec, include: List[str], exclude: List[str], map: List[str],
          atol: Optional[float], rtol: Optional[float], fail_if: List[str], backend: str,
          devices: List[int], threads: int, hist_range: Tuple[int, int], progress: bool,
-         structure_only: bool, transpose: str, map_preset: str) -> DiffReport: ...
+         structure_only: bool, transpose: str, map_preset: str,
+         dequant: str) -> DiffReport: ...
 def inspect(a: ModelSpec, include: List[str], exclude: List[str], backend: str,
             devices: List[int], threads: int, hist_range: Tuple[int, int],
             progress: bool) -> InspectReport: ...

@@ -33,6 +33,7 @@ struct CliArgs : wd::cli::SharedArgs {
   bool structure_only = false;
   bool exact = false;
   std::string transpose = "auto";
+  std::string dequant = "auto";
   std::string map_preset;
 };
 
@@ -51,6 +52,9 @@ int run(const CliArgs& args) {
   opt.exact = args.exact;
   opt.map_preset = args.map_preset;
   opt.transpose = args.transpose == "never" ? wd::TransposeMode::never : wd::TransposeMode::automatic;
+  opt.dequant = args.dequant == "always" ? wd::DequantMode::always
+                : args.dequant == "never" ? wd::DequantMode::never
+                                          : wd::DequantMode::automatic;
   wd::validate(opt);
   std::vector<wd::Gate> gates;
   for (const auto& g : args.fail_if) gates.push_back(wd::parse_gate(g));
@@ -136,6 +140,10 @@ int main(int argc, char** argv) {
                  "auto: compare a 2-D pair stored as each other's transpose (A [r,c], B [c,r];\n"
                  "an ONNX MatMul weight against its Linear) as A against B^T; never: a shape mismatch")
       ->check(CLI::IsMember({"auto", "never"}));
+  app.add_option("--dequant", args.dequant,
+                 "auto: compare an FP8 weight times its scales (weight_scale_inv, weight_scale) or a\n"
+                 "GPTQ/AWQ qweight dequantized when only one side holds such scales; always; never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
 
   return wd::cli::parse_and_run(app, argc, argv, [&] { return run(args); });
 }

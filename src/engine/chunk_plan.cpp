@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backend/dequant.hpp"
 #include "io/mapped_file.hpp"
 
 namespace weightdiff::engine {
@@ -25,15 +26,17 @@ bool ChunkPlanner::next(Batch& batch) {
       continue;
     }
     // Files this task adds to the batch; a batch over the bound ends here
-    // (never empty: one task reads at most two files).
-    const Storage* add[2] = {nullptr, nullptr};
+    // (never empty: one task reads at most two files, or a dequantized
+    // side's parts, at most four each).
+    const Storage* add_files[8];
     size_t adding = 0;
-    for (const TensorRef* t : {p.a, p.b})
-      if (t->storage && t->storage->is_file() && !files_.contains(t->storage.get()) &&
-          (adding == 0 || add[0] != t->storage.get()))
-        add[adding++] = t->storage.get();
+    for (const TensorRef* side : {p.a, p.b})
+      for (const TensorRef* t : backend::stored_parts(*side))
+        if (t->storage && t->storage->is_file() && !files_.contains(t->storage.get()) &&
+            std::find(add_files, add_files + adding, t->storage.get()) == add_files + adding)
+          add_files[adding++] = t->storage.get();
     if (adding > 0 && !batch.tasks.empty() && files_.size() + adding > batch_files_) break;
-    for (size_t i = 0; i < adding; ++i) files_.insert(add[i]);
+    files_.insert(add_files, add_files + adding);
     // Chunks start at block boundaries of both sides (block sizes are 32 or
     // 256: the larger is a multiple of the smaller), so a backend decodes
     // whole blocks; the engine's 1 Mi already is a multiple.

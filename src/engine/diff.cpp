@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include "backend/backend.hpp"
 #include "backend/b_order.hpp"
 #include "backend/transpose.hpp"
+#include "engine/dequant_catalog.hpp"
 #include "engine/reduce_pairs.hpp"
 #include "engine/same_bytes.hpp"
 #include "match/fingerprint.hpp"
@@ -55,8 +57,16 @@ unsigned default_thread_count() {
 
 namespace {
 
+// The dtype whose SPEC §3 tolerance a side takes. A dequantized one's, as
+// GGUF's block types take their scales': an fp8 weight times its scale is
+// as precise as fp8; GPTQ/AWQ's small integers times scales, as the scales.
+DType tolerance_dtype(const TensorRef& t) {
+  if (!t.dequant) return t.dtype;
+  return dtype_is_float(t.dequant->weight.dtype) ? t.dequant->weight.dtype : t.dequant->scale.dtype;
+}
+
 Tolerance pair_tolerance(const TensorRef& a, const TensorRef& b, const DiffOptions& opt) {
-  const Tolerance ta = default_tolerance(a.dtype), tb = default_tolerance(b.dtype);
+  const Tolerance ta = default_tolerance(tolerance_dtype(a)), tb = default_tolerance(tolerance_dtype(b));
   return {opt.atol.value_or(std::max(ta.atol, tb.atol)),
           opt.rtol.value_or(std::max(ta.rtol, tb.rtol))};
 }
@@ -86,6 +96,7 @@ backend::BOrder rope_order(const match::Entry& e) {
 // or as it is (also for entries that are not a supported pair).
 backend::BOrder b_order_of(const match::Entry& e, TransposeMode transpose) {
   if (!e.a || !e.b || !e.a->unsupported_dtype.empty() || !e.b->unsupported_dtype.empty()) return {};
+  if (e.a->dequant || e.b->dequant) return {};  // computed values have no stored order to gather
   if (compare_transposed(*e.a, *e.b, transpose)) return {true};
   return rope_order(e);
 }
@@ -96,8 +107,13 @@ TensorDiff describe(const match::Entry& e, const backend::BOrder& order) {
   d.name = e.name;
   d.name_b = e.name_b;
   d.matched_as = e.matched_as;
-  if (e.a) d.dtype_a = e.a->dtype_label(), d.shape_a = e.a->shape;
-  if (e.b) d.dtype_b = e.b->dtype_label(), d.shape_b = e.b->shape;
+  // A dequantized side: its stored weight's dtype, and how it is stored.
+  const auto side = [](const TensorRef& t, std::string& dtype, std::string& quant) {
+    dtype = t.dequant ? t.dequant->weight.dtype_label() : t.dtype_label();
+    if (t.dequant) quant = t.dequant->label;
+  };
+  if (e.a) side(*e.a, d.dtype_a, d.quant_a), d.shape_a = e.a->shape;
+  if (e.b) side(*e.b, d.dtype_b, d.quant_b), d.shape_b = e.b->shape;
   d.floating = (e.a && dtype_is_float(e.a->dtype)) || (e.b && dtype_is_float(e.b->dtype));
   if (!e.b) d.status = Status::only_in_a;
   if (!e.a) d.status = Status::only_in_b;
@@ -138,6 +154,24 @@ std::vector<MetadataDiff> metadata_diffs(const Model& a, const Model& b) {
   }
   return out;
 }
+
+// The catalogs diff_models pairs: each model, or its --dequant view
+// (engine/dequant_catalog.hpp) when that side is compared dequantized.
+class Dequantized {
+ public:
+  Dequantized(const Model& a, const Model& b, DequantMode mode) : a_(a), b_(b) {
+    const engine::DequantSides sides = engine::dequant_sides(a, b, mode);
+    if (sides.a) view_a_ = engine::dequantized(a);
+    if (sides.b) view_b_ = engine::dequantized(b);
+  }
+  const Model& a() const { return view_a_ ? *view_a_ : a_; }
+  const Model& b() const { return view_b_ ? *view_b_ : b_; }
+
+ private:
+  const Model& a_;
+  const Model& b_;
+  std::optional<Model> view_a_, view_b_;
+};
 
 // A --map suggestion when a consistent prefix explains the unmatched names.
 void add_prefix_hint(DiffResult& r, const std::vector<match::Entry>& entries, const DiffOptions& opt) {
@@ -224,6 +258,7 @@ DiffSettings settings_of(const DiffOptions& opt) {
   s.structure_only = opt.structure_only;
   s.exact = opt.exact;
   s.transpose = opt.transpose;
+  s.dequant = opt.dequant;
   s.map_preset = opt.map_preset;
   return s;
 }
@@ -233,7 +268,8 @@ DiffSettings settings_of(const DiffOptions& opt) {
 // terabyte checkpoint as on a toy one.
 DiffResult diff_structure(const Model& a, const Model& b, const DiffOptions& opt,
                           std::chrono::steady_clock::time_point t0) {
-  const auto entries = match::match_tensors(a, b, opt);
+  const Dequantized models(a, b, opt.dequant);
+  const auto entries = match::match_tensors(models.a(), models.b(), opt);
   DiffResult result;
   result.settings = settings_of(opt);
   result.backend = "none";
@@ -275,7 +311,8 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   DiffResult result;
   result.settings = settings_of(opt);
   const auto backend = engine::open_backend(opt, result.notices);
-  const auto entries = match::match_tensors(a, b, opt);
+  const Dequantized models(a, b, opt.dequant);
+  const auto entries = match::match_tensors(models.a(), models.b(), opt);
   result.backend = backend->name();
   result.devices = backend->devices();
   result.threads = backend->threads();

@@ -32,6 +32,9 @@ std::vector<Field> tensor_fields(const TensorDiff& t) {
   if (t.transposed) f.push_back({"transposed", true});
   // Only on a pair read through llama.cpp's Q/K permutation (--map-preset).
   if (t.rope_heads != 0) f.push_back({"rope_heads", uint64_t{t.rope_heads}});
+  // Only on a side compared dequantized (--dequant): how it is stored.
+  if (!t.quant_a.empty()) f.push_back({"quant_a", t.quant_a});
+  if (!t.quant_b.empty()) f.push_back({"quant_b", t.quant_b});
   if (!t.stats) return f;
   const PairStats& s = *t.stats;
   const Metrics m = derive_metrics(s);

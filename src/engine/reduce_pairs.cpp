@@ -8,6 +8,7 @@
 #include <set>
 
 #include "backend/b_order.hpp"
+#include "backend/dequant.hpp"
 #include "backend/partial_stats.hpp"
 #include "io/mapping_budget.hpp"
 #include "weightdiff/cancel.hpp"
@@ -26,7 +27,8 @@ class BatchMappings {
     std::vector<const Storage*> files;
     for (const auto& t : batch.tasks)
       for (const TensorRef* side : {t.a, t.b})
-        if (side->storage && side->storage->is_file()) files.push_back(side->storage.get());
+        for (const TensorRef* part : backend::stored_parts(*side))
+          if (part->storage && part->storage->is_file()) files.push_back(part->storage.get());
     std::sort(files.begin(), files.end());
     files.erase(std::unique(files.begin(), files.end()), files.end());
     pins_.reserve(files.size());
@@ -43,15 +45,20 @@ class BatchMappings {
 // tensors would stay resident: no tensor covers a whole page.)
 void release_batch(const Batch& batch) {
   std::map<const Storage*, std::pair<uint64_t, uint64_t>> hull;  // [begin, end)
+  const auto add = [&](const Storage* file, const backend::ByteRange& r) {
+    auto [it, fresh] = hull.emplace(file, std::pair{r.begin, r.end});
+    if (!fresh) it->second = {std::min(it->second.first, r.begin), std::max(it->second.second, r.end)};
+  };
   for (const auto& t : batch.tasks)
     for (const TensorRef* side : {t.a, t.b}) {
+      if (side->dequant) {  // its parts' bytes, wherever they are stored
+        for (const TensorRef* part : backend::stored_parts(*side))
+          if (part->storage) add(part->storage.get(), backend::part_bytes_touched(*side, *part, t.first, t.count));
+        continue;
+      }
       if (!side->storage) continue;
-      const backend::ByteRange r =
-          side == t.b ? backend::b_bytes_touched(*t.b, t.b_order, t.first, t.count)
-                      : backend::chunk_bytes(*side, t.first, t.count);
-      auto [it, fresh] = hull.emplace(side->storage.get(), std::pair{r.begin, r.end});
-      if (!fresh)
-        it->second = {std::min(it->second.first, r.begin), std::max(it->second.second, r.end)};
+      add(side->storage.get(), side == t.b ? backend::b_bytes_touched(*t.b, t.b_order, t.first, t.count)
+                                           : backend::chunk_bytes(*side, t.first, t.count));
     }
   for (const auto& [file, range] : hull) file->release_touched(range.first, range.second - range.first);
 }
@@ -73,6 +80,12 @@ void check_histogram_budget(uint64_t pairs, const HistRange& hist) {
                   " bins need " + std::to_string(bytes >> 20) + " MiB of histograms (limit " +
                   std::to_string(kHistogramBudgetBytes >> 20) +
                   " MiB): narrow the range (default -40:16)");
+}
+
+// What progress counts of a task: the stored bytes it reads.
+uint64_t task_stored_bytes(const backend::ChunkTask& t) {
+  const uint64_t a = backend::stored_bytes_share(*t.a, t.first, t.count);
+  return t.one_sided ? a : a + backend::stored_bytes_share(*t.b, t.first, t.count);
 }
 
 uint64_t pair_bytes(const PlannedPair& p) {
@@ -164,7 +177,7 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
     }
     release_batch(f.batch);
     if (opt.on_progress) {
-      for (const auto& t : f.batch.tasks) progress.bytes_done += backend::task_bytes(t);
+      for (const auto& t : f.batch.tasks) progress.bytes_done += task_stored_bytes(t);
       progress.current = f.batch.tasks.back().a->name;
       opt.on_progress(progress);
     }
@@ -193,8 +206,9 @@ Reduced reduce_pairs(std::span<const PlannedPair> pairs, backend::Backend& backe
   // (caught by SIGBUS only when it shrank) makes the results meaningless.
   std::set<const Storage*> files;
   for (const auto& p : pairs)
-    for (const TensorRef* t : {p.a, p.b})
-      if (t->storage) files.insert(t->storage.get());
+    for (const TensorRef* side : {p.a, p.b})
+      for (const TensorRef* t : backend::stored_parts(*side))
+        if (t->storage) files.insert(t->storage.get());
   for (const Storage* f : files) f->check_unchanged();
 
   // Empty pairs have no chunk: their stats are those of no element.

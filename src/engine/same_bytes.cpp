@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend/b_order.hpp"
+#include "backend/dequant.hpp"
 
 #include "io/sigbus_guard.hpp"
 
@@ -12,6 +13,15 @@ namespace weightdiff::engine {
 
 bool same_bytes(const TensorRef& a, const TensorRef& b, const CancelFlag* cancel,
                 const backend::BOrder& b_order) {
+  // Dequantized sides: the same bytes when every stored part has them.
+  if (a.dequant || b.dequant) {
+    if (!a.dequant || !b.dequant || a.dequant->scheme != b.dequant->scheme || b_order.any()) return false;
+    const backend::StoredParts pa = backend::stored_parts(a), pb = backend::stored_parts(b);
+    if (pa.n != pb.n) return false;
+    for (size_t i = 0; i < pa.n; ++i)
+      if (!same_bytes(*pa.part[i], *pb.part[i], cancel)) return false;
+    return true;
+  }
   if (a.dtype != b.dtype || a.nbytes != b.nbytes) return false;
   if (a.nbytes == 0) return true;
   // A few MB per piece: one cancellation poll and one page release each,

@@ -10,8 +10,9 @@
 //   with `;` (a gate's VALUE is a number, so it never holds one);
 // - a column `matched_as` only when some tensor was paired by a derived
 //   name (ONNX exports), then `transposed` only when some pair was compared
-//   as A against Bᵀ, then `bytes_equal` only with --exact: the other
-//   columns keep their positions;
+//   as A against Bᵀ, then `quant_a,quant_b` only when some side was
+//   compared dequantized (--dequant), then `bytes_equal` only with --exact:
+//   the other columns keep their positions;
 // - records end in CRLF as RFC 4180 says; names are written byte for byte.
 #include <algorithm>
 #include <string_view>
@@ -51,10 +52,12 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
                                       [](const TensorDiff& t) { return !t.matched_as.empty(); });
   const bool transposed = std::any_of(ctx.result->tensors.begin(), ctx.result->tensors.end(),
                                       [](const TensorDiff& t) { return t.transposed; });
+  const bool quant = std::any_of(ctx.result->tensors.begin(), ctx.result->tensors.end(),
+                                 [](const TensorDiff& t) { return !t.quant_a.empty() || !t.quant_b.empty(); });
   const bool exact = ctx.result->settings.exact;
   for (const auto& c : cols) out << c << ',';
   out << "failed" << (matched_as ? ",matched_as" : "") << (transposed ? ",transposed" : "")
-      << (exact ? ",bytes_equal" : "") << "\r\n";
+      << (quant ? ",quant_a,quant_b" : "") << (exact ? ",bytes_equal" : "") << "\r\n";
   std::vector<std::string> cells(cols.size());
   for (const auto& t : ctx.result->tensors) {
     for (auto& c : cells) c.clear();
@@ -75,6 +78,12 @@ void write_csv(std::ostream& out, const ReportContext& ctx) {
       report::write_csv_cell(out, t.matched_as);
     }
     if (transposed) out << ',' << (t.transposed ? "true" : "false");
+    if (quant) {
+      out << ',';
+      report::write_csv_cell(out, t.quant_a);
+      out << ',';
+      report::write_csv_cell(out, t.quant_b);
+    }
     if (exact) out << ',' << (t.bytes_equal ? (*t.bytes_equal ? "true" : "false") : "");
     out << "\r\n";
   }

@@ -76,6 +76,7 @@ std::vector<std::string> tensor_columns() {
   t.matched_as.push_back('-');  // a column on every row, empty where no derived name was used
   t.transposed = true;          // likewise: null where the pair was not transposed
   t.rope_heads = 1;             // and where no row permutation was undone
+  t.quant_a = t.quant_b = "-";  // and where a side was not dequantized
   t.stats.emplace();
   t.stats->n_finite = 1;
   std::vector<std::string> names;

@@ -340,7 +340,7 @@ function select(i, scroll) {
   render_detail(TENSORS[i]);
   if (scroll) document.getElementById('detail').scrollIntoView({block: 'nearest'});
 }
-const DETAIL_SKIP = new Set(['name', 'name_b', 'matched_as', 'transposed', 'rope_heads', 'status', 'dtype_a', 'dtype_b', 'shape_a', 'shape_b', 'failed',
+const DETAIL_SKIP = new Set(['name', 'name_b', 'matched_as', 'transposed', 'rope_heads', 'quant_a', 'quant_b', 'status', 'dtype_a', 'dtype_b', 'shape_a', 'shape_b', 'failed',
                              'hist_abs_diff', 'hist_a', 'hist_b', 'max_abs_index', 'a_at_max_abs', 'b_at_max_abs']);
 function render_detail(t) {
   const d = document.getElementById('detail');
@@ -348,7 +348,9 @@ function render_detail(t) {
   if (t.name_b && t.name_b !== t.name) d.append(h('div', {class: 'muted mono', text: 'B: ' + t.name_b}));
   if (t.matched_as) d.append(h('div', {class: 'muted mono', text: 'matched as: ' + t.matched_as}));
   d.append(h('div', {class: 'chips'}, chip(t.status), ...(t.failed || []).map(f => h('span', {class: 'chip st-different', text: '\u2691 ' + f}))));
-  d.append(kv([['dtype', (t.dtype_a || '\u2013') + ' / ' + (t.dtype_b || '\u2013')],
+  d.append(kv([['dtype', (t.dtype_a || '\u2013') + ' / ' + (t.dtype_b || '\u2013') +
+                         (t.quant_a ? ' (A dequantized: ' + t.quant_a + ')' : '') +
+                         (t.quant_b ? ' (B dequantized: ' + t.quant_b + ')' : '')],
                ['shape', shape_str(t.shape_a) + (t.status === 'shape_mismatch' ? ' vs ' + shape_str(t.shape_b) : '') +
                          (t.transposed ? ' (B ' + shape_str(t.shape_b) + ' compared transposed)' : '') +
                          (t.rope_heads ? ' (llama.cpp Q/K rows unpermuted, ' + t.rope_heads + ' heads)' : '')]]));

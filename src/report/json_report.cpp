@@ -64,6 +64,7 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
                       {"structure_only", o.structure_only},
                       {"exact", o.exact},
                       {"transpose", transpose_mode_name(o.transpose)},
+                      {"dequant", dequant_mode_name(o.dequant)},
                       {"map_preset", o.map_preset.empty() ? Json(nullptr) : Json(o.map_preset)}};
   const Summary& s = r.summary;
   Json summary;

@@ -163,6 +163,8 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
       out << "  NaN/Inf +" << m.nonfinite_introduced << " -" << m.nonfinite_removed;
     if (t.transposed) out << "  B transposed";
     if (t.rope_heads != 0) out << "  Q/K rows unpermuted (" << t.rope_heads << " heads)";
+    if (!t.quant_a.empty()) out << "  A dequantized: " << printable(t.quant_a);
+    if (!t.quant_b.empty()) out << "  B dequantized: " << printable(t.quant_b);
     if (t.bytes_equal && !*t.bytes_equal && t.status == Status::identical) out << "  bytes differ";
     if (!t.failed.empty()) {
       out << "  fails:";

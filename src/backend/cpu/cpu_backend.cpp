@@ -10,6 +10,7 @@
 #include "backend/cpu/fused_kernel.hpp"
 #include "backend/partial_stats.hpp"
 #include "backend/b_order.hpp"
+#include "backend/dequant.hpp"
 #include "io/mapped_file.hpp"
 #include "io/sigbus_guard.hpp"
 
@@ -44,12 +45,22 @@ class CpuBackend final : public Backend {
     cpu::ChunkInput in{t.a->dtype, t.b->dtype, t.a->data(), one_sided ? nullptr : t.b->data(),
                        t.first,    t.count,    t.atol,      t.rtol, hist, one_sided};
     // A reordered b (transposed, permuted rows): its chunk gathered in a's
-    // order first (one chunk's bytes per thread, reused).
+    // order first; a dequantized side: its chunk's float64 values. One
+    // chunk per thread and side, reused.
     thread_local std::vector<std::byte> gathered;
+    thread_local std::vector<double> values_a, values_b;
+    const auto dequantized = [&](const TensorRef& side, std::vector<double>& values) {
+      values.resize(static_cast<size_t>(t.count));
+      dequantize(*side.dequant, t.first, t.count, values.data());
+      return reinterpret_cast<const std::byte*>(values.data());
+    };
     Partial p;
     // A file truncated under us: Error(changed), not a SIGBUS.
-    io::read_guarded(t.a->storage.get(), t.b->storage.get(), [&] {
-      if (t.b_order.any()) {
+    io::read_guarded(stored_file(*t.a), stored_file(*t.b), [&] {
+      if (t.a->dequant) in.gathered_a = dequantized(*t.a, values_a);
+      if (!one_sided && t.b->dequant) {
+        in.gathered_b = dequantized(*t.b, values_b);
+      } else if (t.b_order.any()) {
         const ByteRange r = chunk_bytes(*t.b, t.first, t.count);
         gathered.resize(static_cast<size_t>(r.end - r.begin));
         gather_b(*t.b, t.b_order, t.first, t.count, 0, gathered.size(), gathered.data());
@@ -59,7 +70,8 @@ class CpuBackend final : public Backend {
     });
     // The chunk's pages are done with: keep the resident set bounded. A
     // reordered b's chunk spans rows the next chunk reads again: its pages
-    // go with the batch (engine::reduce_pairs).
+    // go with the batch (engine::reduce_pairs), as do a dequantized side's
+    // (it has no storage of its own).
     release(*t.a, t.first, t.count);
     if (!one_sided && !t.b_order.any()) release(*t.b, t.first, t.count);
     return p;

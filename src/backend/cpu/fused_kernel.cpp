@@ -193,6 +193,8 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
   const bool narrow = in.narrow && !in.one_sided && narrow_dtype(in.dtype_a) && narrow_dtype(in.dtype_b);
   const size_t bytes_a = dtype_bits(in.dtype_a) / 8, bytes_b = dtype_bits(in.dtype_b) / 8;
   // b's element 0 and the index of the chunk's first element in it.
+  const std::byte* base_a = in.gathered_a ? in.gathered_a : in.base_a;
+  const uint64_t first_a = in.gathered_a ? 0 : in.first;
   const std::byte* base_b = in.gathered_b ? in.gathered_b : in.base_b;
   const uint64_t first_b = in.gathered_b ? 0 : in.first;
 
@@ -204,13 +206,13 @@ backend::Partial reduce_chunk(const ChunkInput& in, uint64_t* slots) {
     const double* vb = b;
     bool took_narrow = false;
     if (narrow && n % kLanes == 0) {
-      const NarrowArgs nargs{in.dtype_a, in.dtype_b, in.base_a + (in.first + off) * bytes_a,
+      const NarrowArgs nargs{in.dtype_a, in.dtype_b, base_a + (first_a + off) * bytes_a,
                              base_b + (first_b + off) * bytes_b, n, in.atol, in.rtol,
                              out.mrel, hist.narrow_targets()};
       took_narrow = narrow_block(nargs, narrow_values, s);
     }
     if (!took_narrow) {
-      decode_to_f64(in.dtype_a, in.base_a, in.first + off, n, a);
+      decode_to_f64(in.dtype_a, base_a, first_a + off, n, a);
       // One-sided (inspect): b is a, decoded once.
       if (in.one_sided) vb = a;
       else decode_to_f64(in.dtype_b, base_b, first_b + off, n, b);

@@ -31,6 +31,10 @@ struct ChunkInput {
   // pair, backend/transpose.hpp); element 0 is the chunk's first. base_b is
   // then unused.
   const std::byte* gathered_b = nullptr;
+  // Set: a's elements of this chunk, computed in a's dtype (a dequantized
+  // tensor's float64 values, backend/dequant.hpp); element 0 is the chunk's
+  // first. base_a is then unused. b's may come this way too (gathered_b).
+  const std::byte* gathered_a = nullptr;
 };
 
 // The chunk's Partial (indices are flat tensor indices); its histogram
