@@ -19,7 +19,7 @@ from . import _core
 
 # Fields whose values are text, where "inf" is a name rather than a number.
 _TEXT_FIELDS = frozenset({"name", "name_b", "matched_as", "status", "dtype", "dtype_a",
-                          "dtype_b", "max_abs_tensor"})
+                          "dtype_b", "max_abs_tensor", "quant_a", "quant_b", "worst"})
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -70,8 +70,9 @@ class _Result:
         if self._parsed is None:
             parsed = json.loads(self._report.json())
             # Only the metrics: metadata and options are text as they are.
-            for key in ("summary", "tensors"):
-                parsed[key] = _numbers(parsed[key])
+            for key in ("summary", "tensors", "quant_types"):
+                if key in parsed:
+                    parsed[key] = _numbers(parsed[key])
             self._parsed = parsed
         return self._parsed
 
@@ -134,6 +135,12 @@ class DiffResult(_Result):
         """Names of the tensors that triggered a fail_if gate ('global' for a
         summary gate): summary["failed"]. Whether anything differs: exit_code."""
         return self.summary["failed"]
+
+    @property
+    def quant_types(self) -> list[dict]:
+        """The error grouped by (A, B) quant type, worst SNR first: the JSON
+        report's "quant_types", [] when no compared pair has a quantized side."""
+        return self._json().get("quant_types", [])
 
     def table(self, top: int = 20, sort: str = "rel_l2") -> str:
         """The CLI's terminal table: top rows worst first by `sort` (0 = all)."""

@@ -66,6 +66,9 @@ Json header_json(const ReportContext& ctx) {
   write_json(text, head_ctx);
   Json j = Json::parse(text.str());
   j.erase("tensors");
+  // write_json derives the groups from the tensors, which head lacks.
+  if (auto groups = quant_groups(*ctx.result); !groups.empty())
+    j["quant_types"] = report::quant_groups_json(groups);
   return j;
 }
 

@@ -170,6 +170,28 @@ function render_overview() {
     h('div', {class: 'card'}, h('h3', {text: 'Run'}), run), result));
 }
 
+// The error grouped by (A, B) quant type, worst SNR first; only when a side is quantized.
+function render_quant_types() {
+  const groups = HEAD.quant_types;
+  if (!groups || !groups.length) return;
+  const sec = document.getElementById('quant-section');
+  sec.hidden = false;
+  const cols = ['quant type', 'tensors', 'elements', 'rel_l2', 'SNR dB', 'SNR median', 'SNR min',
+                'max_abs median', 'max_abs max', 'worst tensor'];
+  const rows = groups.map(g => h('tr', {},
+    h('td', {class: 'mono', text: g.quant_a === g.quant_b ? g.quant_a : g.quant_a + ' \u2192 ' + g.quant_b}),
+    h('td', {class: 'num', text: fmt_int(g.tensors)}), h('td', {class: 'num', text: fmt_int(g.elements)}),
+    h('td', {class: 'num', text: fmt(g.rel_l2), title: fmt_full(g.rel_l2)}),
+    h('td', {class: 'num', text: fmt(g.snr_db), title: fmt_full(g.snr_db)}),
+    h('td', {class: 'num', text: fmt(g.snr_db_median)}), h('td', {class: 'num', text: fmt(g.snr_db_min)}),
+    h('td', {class: 'num', text: fmt(g.max_abs_median)}), h('td', {class: 'num', text: fmt(g.max_abs_max)}),
+    h('td', {class: 'name'}, h('button', {class: 'link', text: g.worst, onclick: () => select_by_name(g.worst, true)}))));
+  sec.append(h('p', {class: 'muted', text: 'Pooled rel_l2 and SNR over each group\u2019s finite pairs; ' +
+                                          'median and extremes over its tensors.'}),
+    h('div', {class: 'scroll'}, h('table', {id: 'quant-table'},
+      h('thead', {}, h('tr', {}, ...cols.map(c => h('th', {text: c})))), h('tbody', {}, ...rows))));
+}
+
 function render_structure() {
   const sec = document.getElementById('structure');
   const odd = TENSORS.filter(t => STRUCTURAL.has(t.status));
@@ -390,6 +412,7 @@ function worst_tensor() {
 }
 
 render_overview();
+render_quant_types();
 render_structure();
 render_metadata();
 init_heatmap();

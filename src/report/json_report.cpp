@@ -1,7 +1,8 @@
 // JSON report (SPEC §5): field order as the spec, doubles written as
 // nlohmann writes them, non-finite numbers as strings. The head goes
 // through nlohmann::ordered_json; the tensor rows are streamed (JsonText).
-// Extra fields: options.structure_only, and metadata_diffs (after summary).
+// Extra fields: options.structure_only, metadata_diffs (after summary), and,
+// only when some pair has a quantized side, quant_types (issue 12).
 #include "report/json_text.hpp"
 #include "report/json_values.hpp"
 #include "weightdiff/report.hpp"
@@ -80,6 +81,8 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
   for (const auto& m : r.metadata_diffs)
     meta.push_back(Json{{"key", m.key}, {"a", optional_string(m.a)}, {"b", optional_string(m.b)}});
   j["metadata_diffs"] = std::move(meta);
+  // Only when there is a quantized side: other reports stay as they were.
+  if (auto groups = quant_groups(r); !groups.empty()) j["quant_types"] = report::quant_groups_json(groups);
   if (!r.suggested_map.empty()) {  // only when there is one: other reports stay as they were
     Json rules = Json::array();
     for (const auto& m : r.suggested_map) {

@@ -35,6 +35,26 @@ Json value_hist_json(const ValueHistogram& h, const HistRange& r) {
               {"over", h.over}, {"pos", h.pos.to_vector()}, {"neg", h.neg.to_vector()}};
 }
 
+Json quant_groups_json(const std::vector<QuantGroup>& groups) {
+  Json out = Json::array();
+  for (const QuantGroup& g : groups) {
+    out.push_back(Json{{"quant_a", g.quant_a},
+                       {"quant_b", g.quant_b},
+                       {"tensors", g.tensors},
+                       {"elements", g.elements},
+                       {"rel_l2", json_number(g.rel_l2)},
+                       {"snr_db", json_number(g.snr_db)},
+                       {"rel_l2_median", json_number(g.rel_l2_median)},
+                       {"rel_l2_max", json_number(g.rel_l2_max)},
+                       {"snr_db_median", json_number(g.snr_db_median)},
+                       {"snr_db_min", json_number(g.snr_db_min)},
+                       {"max_abs_median", json_number(g.max_abs_median)},
+                       {"max_abs_max", json_number(g.max_abs_max)},
+                       {"worst", g.worst}});
+  }
+  return out;
+}
+
 std::string json_dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 Json report_head(const char* command, const Model& a, const Model* b, const std::string& backend,

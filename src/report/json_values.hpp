@@ -8,6 +8,7 @@
 #include <string>
 
 #include "weightdiff/model.hpp"
+#include "weightdiff/quant_groups.hpp"
 #include "weightdiff/report.hpp"
 #include "weightdiff/stats.hpp"
 
@@ -31,6 +32,10 @@ Json report_head(const char* command, const Model& a, const Model* b, const std:
                  const std::vector<std::string>& devices, unsigned threads);
 // SPEC §4's value histogram: lo, hi, zero, under, over, pos, neg.
 Json value_hist_json(const ValueHistogram& h, const HistRange& r);
+
+// The report's "quant_types" array: one object per group, worst SNR first
+// (field order as QuantGroup; non-finite numbers as strings, none as null).
+Json quant_groups_json(const std::vector<QuantGroup>& groups);
 
 // Compact text; paths and names need not be UTF-8: what is not is replaced
 // rather than failing the report.

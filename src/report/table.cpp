@@ -1,5 +1,6 @@
 // The terminal table: the worst tensors first, then the structural
-// differences, the metadata differences and a summary line.
+// differences, the metadata differences, the error by quant type (when a
+// side is quantized) and a summary line.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include "core/excerpt.hpp"
 #include "report/number_text.hpp"
 #include "weightdiff/error.hpp"
+#include "weightdiff/quant_groups.hpp"
 #include "weightdiff/report.hpp"
 
 namespace weightdiff {
@@ -90,6 +92,29 @@ std::string nothing_compared_reason(const DiffResult& r) {
   why = "no matched pair has equal shapes and a supported dtype";
   if (s.only_in_a + s.only_in_b) why += "; only in A " + std::to_string(s.only_in_a) + ", only in B " + std::to_string(s.only_in_b);
   return why;
+}
+
+// The quantization error by quant type, worst SNR first: pooled rel_l2 and
+// SNR, then the spread over the group's tensors and its worst tensor.
+void print_quant_groups(std::ostream& out, const DiffResult& r) {
+  const std::vector<QuantGroup> groups = quant_groups(r);
+  if (groups.empty()) return;
+  std::vector<std::string> keys;
+  size_t wkey = 13;
+  for (const auto& g : groups) {
+    keys.push_back(printable(g.quant_a == g.quant_b ? g.quant_a : g.quant_a + "→" + g.quant_b));
+    wkey = std::max(wkey, width(keys.back()));
+  }
+  out << pad("by quant type", wkey) << "  " << lpad("tensors", 7) << "  " << lpad("rel_l2", 9) << "  "
+      << lpad("SNR dB", 7) << "  " << lpad("SNR med", 7) << "  " << lpad("SNR min", 7) << "  "
+      << lpad("max_abs med", 11) << "  " << lpad("max_abs max", 11) << "  worst\n";
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const QuantGroup& g = groups[i];
+    out << pad(keys[i], wkey) << "  " << lpad(std::to_string(g.tensors), 7) << "  " << lpad(fmt(g.rel_l2), 9)
+        << "  " << lpad(fmt(g.snr_db, "%.1f"), 7) << "  " << lpad(fmt(g.snr_db_median, "%.1f"), 7) << "  "
+        << lpad(fmt(g.snr_db_min, "%.1f"), 7) << "  " << lpad(fmt(g.max_abs_median), 11) << "  "
+        << lpad(fmt(g.max_abs_max), 11) << "  " << printable(g.worst) << '\n';
+  }
 }
 
 }  // namespace
@@ -196,6 +221,8 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
   for (const auto& m : r.metadata_diffs)
     out << "metadata  " << printable(m.key) << "  A " << metadata_value(m.a) << "  B "
         << metadata_value(m.b) << '\n';
+
+  print_quant_groups(out, r);
 
   const Summary& s = r.summary;
   if (s.structure_only) {

@@ -46,3 +46,25 @@ def test_bad_quantize_config_is_malformed(tmp_path, text):
     with pytest.raises(weightdiff.MalformedFileError) as e:
         weightdiff.diff(str(tmp_path / "a.safetensors"), str(tmp_path / "b"), backend="cpu")
     assert str(cfg) in str(e.value)
+
+
+def test_python_quant_types(tmp_path):
+    """result.quant_types: the JSON's groups with numbers as floats, keyed by
+    the dequantized side's scheme; [] without a quantized side."""
+    r = rng("py-quant-types")
+    w = (r.standard_normal((130, 70)) * 0.02).astype(np.float32)
+    q, s, deq = fp8_block_quantize(w)
+    save_file({"x.weight": w, "norm": w[0]}, str(tmp_path / "a.safetensors"))
+    save_file({"x.weight": q, "x.weight_scale_inv": s, "norm": w[0]}, str(tmp_path / "b.safetensors"))
+    res = weightdiff.diff(str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors"), backend="cpu")
+    g, same = res.quant_types
+    assert (g["quant_a"], g["quant_b"], g["tensors"], g["worst"]) == ("f32", "f8e4m3fn*scale[128x128]", 1, "x.weight")
+    a = w.astype(np.float64)
+    want = 20 * np.log10(np.sqrt(np.sum(a * a)) / np.sqrt(np.sum((deq - a) ** 2)))
+    assert abs(g["snr_db"] - want) <= 1e-9 * abs(want)
+    assert (same["quant_a"], same["quant_b"]) == ("f32", "f32") and same["snr_db"] == float("inf")
+    assert res.quant_types == [{k: (float(v) if v == "inf" else v) for k, v in x.items()}
+                               for x in __import__("json").loads(res.to_json())["quant_types"]]
+    save_file({"x.weight": w}, str(tmp_path / "c.safetensors"))
+    plain = weightdiff.diff(str(tmp_path / "a.safetensors"), str(tmp_path / "c.safetensors"), backend="cpu")
+    assert plain.quant_types == []
