@@ -110,6 +110,48 @@ WD_HD double quant_value_t(const uint8_t* b, int j) {
   }
 }
 
+// All elements of the block at b into out[0 .. block elements): the same
+// operations as quant_value_t in the same order (so the same bits), with
+// the scales decoded once per block or sub-block instead of per element —
+// the CPU decoder's whole-block loop (a Q4_K block is 256 values from 2 f16
+// and 8 packed scale/min pairs). Types without a loop of their own go
+// element by element.
+template <DType T>
+WD_HD void quant_block_t(const uint8_t* b, double* out) {
+  if constexpr (T == DType::q8_0) {
+    const double d = quant_f16(b, 0);
+    for (int j = 0; j < 32; ++j) out[j] = quant_dq(d, static_cast<int8_t>(b[2 + j]));
+  } else if constexpr (T == DType::q4_K || T == DType::q5_K) {
+    const double d = quant_f16(b, 0), dmin = quant_f16(b, 2);
+    const uint8_t* qs = b + (T == DType::q4_K ? 16 : 48);
+    for (int s = 0; s < 8; ++s) {
+      const double ds = mul_rn(d, static_cast<double>(k4_scale(b + 4, s)));
+      const double dm = mul_rn(dmin, static_cast<double>(k4_min(b + 4, s)));
+      const uint8_t* q = qs + (s / 2) * 32;
+      const int shift = 4 * (s % 2);
+      for (int l = 0; l < 32; ++l) {
+        int v = (q[l] >> shift) & 0xF;
+        if constexpr (T == DType::q5_K) v |= ((b[16 + l] >> s) & 1) << 4;
+        out[s * 32 + l] = add_rn(mul_rn(ds, static_cast<double>(v)), -dm);
+      }
+    }
+  } else if constexpr (T == DType::q6_K) {
+    const double d = quant_f16(b, 208);
+    for (int g = 0; g < 16; ++g) {  // 16 elements per scale
+      const double ds = mul_rn(d, static_cast<double>(static_cast<int8_t>(b[192 + g])));
+      for (int j = g * 16; j < g * 16 + 16; ++j) {
+        const int h = j / 128, k = (j % 128) / 32, l = j % 32;
+        const int lo = (b[h * 64 + l + 32 * (k % 2)] >> (4 * (k / 2))) & 0xF;
+        const int hi = (b[128 + h * 32 + l] >> (2 * k)) & 3;
+        out[j] = mul_rn(ds, static_cast<double>((lo | (hi << 4)) - 32));
+      }
+    }
+  } else {
+    constexpr int n = T >= DType::q2_K ? 256 : 32;
+    for (int j = 0; j < n; ++j) out[j] = quant_value_t<T>(b, j);
+  }
+}
+
 WD_HD bool is_block_type(DType t) {
   return t >= DType::q4_0 && t <= DType::q6_K;
 }

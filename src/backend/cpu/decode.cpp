@@ -52,8 +52,8 @@ void load_convert(const std::byte* base, uint64_t first, size_t count, double* o
 }
 
 // Block-type elements [first, first + count): whole blocks a block at a
-// time through the shared definition (the switch on the type outside the
-// loop), partial blocks at either end element by element.
+// time (quant_block_t: scales decoded once per block; the switch on the
+// type outside the loop), partial blocks at either end element by element.
 template <DType T>
 void decode_blocks(const std::byte* base, uint64_t first, size_t count, double* out) {
   const auto* p = reinterpret_cast<const uint8_t*>(base);
@@ -64,7 +64,12 @@ void decode_blocks(const std::byte* base, uint64_t first, size_t count, double* 
     const uint8_t* blk = p + e / be * bb;
     const int j0 = static_cast<int>(e % be);
     const int j1 = static_cast<int>(std::min<uint64_t>(be, j0 + (end - e)));
-    for (int j = j0; j < j1; ++j) *out++ = backend::quant_value_t<T>(blk, j);
+    if (j0 == 0 && j1 == static_cast<int>(be)) {
+      backend::quant_block_t<T>(blk, out);
+      out += be;
+    } else {
+      for (int j = j0; j < j1; ++j) *out++ = backend::quant_value_t<T>(blk, j);
+    }
     e += static_cast<uint64_t>(j1 - j0);
   }
 }
