@@ -11,8 +11,8 @@ a lower one, never a higher one:
   match    src/match/         pairing by name: catalogs + MatchOptions in
   backend  src/backend/        the Backend interface, selection/registry, the CPU backend
            kernels/            the CUDA backend, all of it (device code, host pipeline)
-  engine   src/engine/ + include/weightdiff/{diff,gates,inspect,fields,quant_groups}.hpp
-  report   src/report/ + include/weightdiff/{report,inspect_report}.hpp
+  engine   src/engine/ + include/weightdiff/{diff,gates,inspect,fields,quant_groups,shard}.hpp
+  report   src/report/ + include/weightdiff/{report,inspect_report,merge}.hpp
   cli      src/cli/           the command line: public headers only
   python   python/src/        the Python binding: public headers only
 
@@ -40,7 +40,7 @@ PUBLIC = {
     "bins": "core", "cancel": "core", "dtype": "core", "error": "core", "model": "core", "stats": "core",
     "tensor": "core", "version": "core", "dequant": "core", "options": "core", "storage": "core",
     "diff": "engine", "gates": "engine", "inspect": "engine", "fields": "engine",
-    "quant_groups": "engine",
+    "quant_groups": "engine", "shard": "engine", "merge": "report",
     "report": "report", "inspect_report": "report",
 }
 SRC_DIRS = {"core": "core", "io": "io", "formats": "formats", "match": "match", "backend": "backend",

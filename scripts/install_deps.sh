@@ -15,6 +15,8 @@ DEBIAN_PACKAGES=(
   python3 python3-pip python3-venv
   # The Python package (python/): the binding's headers and Python's own.
   pybind11-dev libdlpack-dev python3-dev
+  # mpirun -np N weightdiff A B (WEIGHTDIFF_MPI; tests/python/test_mpi.py).
+  libopenmpi-dev openmpi-bin
 )
 # pip names; PYTHON_IMPORTS: the same modules as `import` names them.
 # scikit-build-core builds the wheel (`pip wheel . --no-build-isolation` in

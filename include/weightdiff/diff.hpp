@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "weightdiff/dequant.hpp"
+#include "weightdiff/shard.hpp"
 #include "weightdiff/dtype.hpp"
 #include "weightdiff/model.hpp"
 #include "weightdiff/options.hpp"
@@ -47,6 +48,9 @@ struct DiffOptions : MatchOptions, ComputeOptions {
   // block/channel/tensor scales, GPTQ/AWQ) is compared by its dequantized
   // values when the other side holds none (weightdiff/dequant.hpp).
   DequantMode dequant = DequantMode::automatic;
+  // Set: compute only this part of the compared pairs (weightdiff/shard.hpp);
+  // the result holds that part's tensors and DiffResult::part.
+  std::optional<Shard> shard;
 };
 
 // validate(ComputeOptions) and the tolerances. Throws Error(usage).
@@ -139,6 +143,7 @@ struct DiffSettings {
   DequantMode dequant = DequantMode::automatic;
   std::string map_preset;  // "" = none
   std::vector<std::string> fail_if;  // the gates applied (apply_gates), as given
+  std::optional<Shard> shard;        // --shard K/N
 };
 
 struct DiffResult {
@@ -153,10 +158,17 @@ struct DiffResult {
   // --map rules that would pair tensors left unmatched whose values are
   // equal (or transposed-equal): the content hint's, for the JSON report.
   std::vector<MapRule> suggested_map;
+  // --shard only: where this part's tensors sit in the whole comparison.
+  std::optional<PartIndex> part;
 };
 
 // Matches, computes and summarizes. Throws weightdiff::Error.
 DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt);
+
+// The summary of r.tensors under r.settings (status counts, global sums,
+// max_abs, ... as diff_models computes them, in tensor order): every field
+// but bytes_read, seconds and failed, which stay zero / empty.
+Summary summarize(const DiffResult& r);
 
 // Number of CPUs in this process's affinity mask (at least 1).
 unsigned default_thread_count();

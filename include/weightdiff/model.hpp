@@ -56,4 +56,16 @@ std::vector<InputFile> model_path_files(const std::string& path);
 // one of m's tensors (shards, external data).
 std::vector<InputFile> model_input_files(const Model& m);
 
+// An input file as `weightdiff merge` checks that the parts of a --shard
+// run read the same inputs: canonical path, size and modification time.
+struct InputStamp {
+  std::string path;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  friend bool operator==(const InputStamp&, const InputStamp&) = default;
+};
+// model_input_files(m), stamped, sorted by path, each once (a file that
+// cannot be stat'ed any more is left out).
+std::vector<InputStamp> model_input_stamps(const Model& m);
+
 }  // namespace weightdiff

@@ -4,10 +4,15 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <sstream>
 
+#include "cli/diff_reports.hpp"
 #include "cli/inspect_command.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/merge_command.hpp"
+#include "cli/mpi_world.hpp"
 #include "cli/options.hpp"
 #include "cli/progress_line.hpp"
 #include "cli/report_file.hpp"
@@ -16,6 +21,7 @@
 #include "weightdiff/diff.hpp"
 #include "weightdiff/error.hpp"
 #include "weightdiff/gates.hpp"
+#include "weightdiff/merge.hpp"
 #include "weightdiff/model.hpp"
 #include "weightdiff/report.hpp"
 #include "weightdiff/version.hpp"
@@ -35,13 +41,22 @@ struct CliArgs : wd::cli::SharedArgs {
   std::string transpose = "auto";
   std::string dequant = "auto";
   std::string map_preset;
+  std::string shard;
 };
 
-using wd::cli::want_color;
-using wd::cli::write_report;
 
-int run(const CliArgs& args) {
+// What a diff needs before any model is opened: options, gates and report
+// destinations, all checked (nothing is opened before every destination is
+// known not to be an input).
+struct Plan {
   wd::DiffOptions opt;
+  std::vector<wd::Gate> gates;
+  wd::cli::DiffOutput out;
+};
+
+Plan plan_of(const CliArgs& args, const wd::cli::MpiWorld* world) {
+  Plan p;
+  wd::DiffOptions& opt = p.opt;
   static_cast<wd::ComputeOptions&>(opt) = wd::cli::compute_options(args);
   opt.atol = args.atol;
   opt.rtol = args.rtol;
@@ -51,59 +66,123 @@ int run(const CliArgs& args) {
   opt.structure_only = args.structure_only;
   opt.exact = args.exact;
   opt.map_preset = args.map_preset;
+  if (!args.shard.empty()) opt.shard = wd::parse_shard(args.shard);
   opt.transpose = args.transpose == "never" ? wd::TransposeMode::never : wd::TransposeMode::automatic;
   opt.dequant = args.dequant == "always" ? wd::DequantMode::always
                 : args.dequant == "never" ? wd::DequantMode::never
                                           : wd::DequantMode::automatic;
+  if (world) {  // mpirun: rank r computes part r + 1 of the ranks
+    if (opt.shard) throw wd::Error(wd::Errc::usage, "--shard splits the run, and so does mpirun: not both");
+    if (opt.structure_only)
+      throw wd::Error(wd::Errc::usage, "--structure-only reads no values: run it without mpirun");
+    opt.shard = wd::Shard{static_cast<uint32_t>(world->rank() + 1), static_cast<uint32_t>(world->size())};
+    // One GPU per rank: the local rank's, unless the launcher already gave
+    // each rank its own (CUDA_VISIBLE_DEVICES) or --devices says otherwise.
+    if (args.devices.empty() && !std::getenv("CUDA_VISIBLE_DEVICES")) opt.devices = {world->local_rank()};
+  }
   wd::validate(opt);
-  std::vector<wd::Gate> gates;
-  for (const auto& g : args.fail_if) gates.push_back(wd::parse_gate(g));
+  for (const auto& g : args.fail_if) p.gates.push_back(wd::parse_gate(g));
   // Gates name values; without data every one would pass, silently.
-  if (args.structure_only && !gates.empty())
+  if (args.structure_only && !p.gates.empty())
     throw wd::Error(wd::Errc::usage, "--fail-if needs tensor values: not with --structure-only");
   wd::check_sort_metric(args.sort);
-  const std::vector<wd::cli::ReportRequest> reports = wd::cli::report_requests(
-      {{"--json", args.json}, {"--csv", args.csv}, {"--html", args.html}});
-  const bool report_to_stdout = wd::cli::any_to_stdout(reports);
-  // Nothing is opened before every destination is known not to be an input.
-  wd::cli::refuse_reports_over_inputs(reports, wd::model_path_files(args.a));
-  wd::cli::refuse_reports_over_inputs(reports, wd::model_path_files(args.b));
-  opt.cancel = wd::cli::install_interrupt_handlers();
-  const auto allow = wd::cli::allow_threads(opt.threads ? opt.threads : wd::default_thread_count());
+  p.out.reports = wd::cli::report_requests({{"--json", args.json}, {"--csv", args.csv}, {"--html", args.html}});
+  p.out.sort = args.sort, p.out.top = args.top, p.out.color = args.color, p.out.quiet = args.quiet;
+  wd::cli::refuse_reports_over_inputs(p.out.reports, wd::model_path_files(args.a));
+  wd::cli::refuse_reports_over_inputs(p.out.reports, wd::model_path_files(args.b));
+  return p;
+}
 
-  const wd::Model a = wd::open_model(args.a);
-  const wd::Model b = wd::open_model(args.b);
+struct Computed {
+  wd::Model a, b;
+  wd::DiffResult result;
+};
+
+// Opens both models and diffs them (a progress line on stderr when asked).
+Computed compute(const CliArgs& args, Plan& p, bool progress_allowed) {
+  p.opt.cancel = wd::cli::install_interrupt_handlers();
+  const auto allow = wd::cli::allow_threads(p.opt.threads ? p.opt.threads : wd::default_thread_count());
+  Computed c{wd::open_model(args.a), wd::open_model(args.b), {}};
   // Shards and external data are known once the models are open; their
   // tensor bytes are not read yet.
-  wd::cli::refuse_reports_over_inputs(reports, wd::model_input_files(a));
-  wd::cli::refuse_reports_over_inputs(reports, wd::model_input_files(b));
-  wd::throw_if_cancelled(opt.cancel);
+  wd::cli::refuse_reports_over_inputs(p.out.reports, wd::model_input_files(c.a));
+  wd::cli::refuse_reports_over_inputs(p.out.reports, wd::model_input_files(c.b));
+  wd::throw_if_cancelled(p.opt.cancel);
   std::optional<wd::cli::ProgressLine> progress;
-  if (wd::cli::want_progress(args.progress)) {
+  if (progress_allowed && wd::cli::want_progress(args.progress)) {
     progress.emplace(stderr);
-    opt.on_progress = [&](const wd::Progress& p) { progress->update(p); };
+    p.opt.on_progress = [&](const wd::Progress& pr) { progress->update(pr); };
   }
-  wd::DiffResult result = wd::diff_models(a, b, opt);
-  progress.reset();  // ends the progress line before anything else is printed
-  for (const auto& n : result.notices) std::cerr << "weightdiff: " << wd::printable(n) << '\n';
-  wd::apply_gates(result, gates);
-
-  wd::ReportContext ctx{&a, &b, &result};
-  for (const auto& r : reports)
-    write_report(r.path, [&](std::ostream& out) {
-      if (r.option == "--json") wd::write_json(out, ctx);
-      else if (r.option == "--csv") wd::write_csv(out, ctx);
-      else wd::write_html(out, ctx);
-    }, opt.cancel);
-  if (!args.quiet && !report_to_stdout) {
-    wd::TableOptions t;
-    t.top = static_cast<size_t>(args.top);
-    t.sort = args.sort;
-    t.color = want_color(args.color);
-    wd::cli::write_to_stdout("the table", [&](std::ostream& out) { wd::print_table(out, ctx, t); });
-  }
-  return wd::exit_code(result, !gates.empty());
+  c.result = wd::diff_models(c.a, c.b, p.opt);
+  p.opt.on_progress = nullptr;
+  return c;
 }
+
+int run(const CliArgs& args) {
+  Plan p = plan_of(args, nullptr);
+  Computed c = compute(args, p, true);
+  for (const auto& n : c.result.notices) std::cerr << "weightdiff: " << wd::printable(n) << '\n';
+  wd::apply_gates(c.result, p.gates);
+  const wd::ReportContext ctx{&c.a, &c.b, &c.result};
+  wd::cli::write_diff_output(ctx, p.out, p.opt.cancel);
+  return wd::exit_code(c.result, !p.gates.empty());
+}
+
+// Under mpirun: every rank computes its part; any rank's failure is every
+// rank's exit 2 with one line (the lowest failing rank's) from rank 0 and no
+// report; else rank 0 merges the parts as `weightdiff merge` does and alone
+// prints and writes. Every rank exits with rank 0's status.
+int run_ranks(const CliArgs& args, wd::cli::MpiWorld& world) {
+  std::string part, line;
+  int status = 0;
+  Plan p;
+  try {
+    p = plan_of(args, &world);
+    Computed c = compute(args, p, world.rank() == 0);
+    std::ostringstream text;
+    wd::write_json(text, wd::ReportContext{&c.a, &c.b, &c.result});
+    part = std::move(text).str();
+  } catch (...) {
+    status = 2;
+    line = wd::cli::current_error_line();
+  }
+  if (const auto failed = world.first_failure(status, line)) {
+    if (world.rank() == 0) {
+      std::string where = failed->second;
+      if (failed->first != 0) {  // "weightdiff: error: ..." -> "weightdiff: error: rank R: ..."
+        const std::string head = "weightdiff: error: ";
+        const size_t at = where.starts_with(head) ? head.size() : where.find(": ") + 2;
+        where.insert(at, "rank " + std::to_string(failed->first) + ": ");
+      }
+      std::cerr << where << '\n';
+    }
+    return 2;
+  }
+  std::vector<std::string> parts = world.gather(part);
+  part = std::string();
+  int code = 2;
+  if (world.rank() == 0) {
+    try {
+      std::vector<wd::PartText> texts;
+      for (size_t r = 0; r < parts.size(); ++r) texts.push_back({"rank " + std::to_string(r), std::move(parts[r])});
+      wd::MergedRun m = wd::merge_part_texts(std::move(texts));
+      for (const auto& n : m.result.notices) std::cerr << "weightdiff: " << wd::printable(n) << '\n';
+      wd::apply_gates(m.result, p.gates);
+      const wd::ReportContext ctx{&m.a, &m.b, &m.result};
+      wd::cli::write_diff_output(ctx, p.out, p.opt.cancel);
+      code = wd::exit_code(m.result, !p.gates.empty());
+    } catch (...) {
+      std::cerr << wd::cli::current_error_line() << '\n';
+      code = 2;
+    }
+  }
+  return world.broadcast(code);
+}
+
+// Where the other ranks' stderr goes: rank 0 speaks for the job.
+struct NullBuffer : std::streambuf {
+  int overflow(int c) override { return c; }
+};
 
 }  // namespace
 
@@ -111,13 +190,19 @@ int main(int argc, char** argv) {
   wd::cli::reserve_closed_std_fds();
   if (argc > 1 && std::string_view(argv[1]) == "inspect")
     return wd::cli::inspect_command(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "merge") return wd::cli::merge_command(argc - 1, argv + 1);
+  const std::unique_ptr<wd::cli::MpiWorld> world = wd::cli::MpiWorld::join(&argc, &argv);
+  static NullBuffer quiet;
+  if (world && world->rank() != 0) std::cerr.rdbuf(&quiet);
   CliArgs args;
   CLI::App app{"weightdiff: compare the weights of two models, tensor by tensor", "weightdiff"};
   app.footer("One model: weightdiff inspect [OPTIONS] A  (dtype/shape/bytes, value stats,\n"
-             "NaN/Inf scan; see weightdiff inspect --help)");
+             "NaN/Inf scan; see weightdiff inspect --help)\n"
+             "Parts of a --shard run: weightdiff merge PART.json... (see weightdiff merge --help)");
   app.set_version_flag("--version",
                        std::string("weightdiff ") + wd::kVersion +
-                           " (backends: " + wd::compiled_backends() + ")");
+                           " (backends: " + wd::compiled_backends() +
+                           (wd::cli::built_with_mpi() ? "; mpirun" : "") + ")");
   app.add_option("A", args.a, "reference model (file or folder)")->required();
   app.add_option("B", args.b, "candidate model (file or folder)")->required();
   wd::cli::add_shared_options(app, args);
@@ -144,6 +229,10 @@ int main(int argc, char** argv) {
                  "auto: compare an FP8 weight times its scales (weight_scale_inv, weight_scale) or a\n"
                  "GPTQ/AWQ qweight dequantized when only one side holds such scales; always; never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--shard", args.shard,
+                 "K/N: compare only the K-th of N parts of the pairs (balanced by bytes); --json then\n"
+                 "writes a part that weightdiff merge joins with the others into the single run's reports");
 
-  return wd::cli::parse_and_run(app, argc, argv, [&] { return run(args); });
+  return wd::cli::parse_and_run(app, argc, argv,
+                                [&] { return world ? run_ranks(args, *world) : run(args); });
 }

@@ -107,19 +107,29 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int(
   }
   try {
     return run();
+  } catch (...) {
+    std::cerr << current_error_line() << '\n';
+    return 2;
+  }
+}
+
+std::string current_error_line() {
+  try {
+    throw;
   } catch (const Error& e) {
     if (e.code() == Errc::cancelled && *interrupt_signal_name() != '\0')
-      std::cerr << "weightdiff: error: interrupted by " << interrupt_signal_name() << '\n';
-    else
-      std::cerr << "weightdiff: error: " << one_line(e.what()) << '\n';
-    return 2;
+      return std::string("weightdiff: error: interrupted by ") + interrupt_signal_name();
+    std::string line = "weightdiff: error: ";  // += only: GCC 12's -Wrestrict
+    line += one_line(e.what());
+    return line;
   } catch (const std::bad_alloc&) {
-    std::cerr << "weightdiff: error: out of memory (a limit of this machine, not a finding about "
-                 "the models)\n";
-    return 2;
+    return "weightdiff: error: out of memory (a limit of this machine, not a finding about the models)";
   } catch (const std::exception& e) {
-    std::cerr << "weightdiff: internal error: " << one_line(e.what()) << '\n';
-    return 2;
+    std::string line = "weightdiff: internal error: ";
+    line += one_line(e.what());
+    return line;
+  } catch (...) {
+    return "weightdiff: internal error: an unknown exception";
   }
 }
 

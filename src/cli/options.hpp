@@ -47,6 +47,10 @@ bool want_progress(const std::string& mode);
 // (help and --version exit as CLI11 says).
 int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& run);
 
+// Inside a catch block: the one line parse_and_run prints for the exception
+// being handled ("weightdiff: error: ..."), without the newline.
+std::string current_error_line();
+
 // --hist-range LO:HI (the range itself is checked by the engine). Throws Error(usage).
 HistRange parse_hist_range(const std::string& s);
 

@@ -194,57 +194,41 @@ void add_content_hint(DiffResult& r, const std::vector<match::Entry>& entries, c
   r.notices.push_back("hint: " + match::content_hint_text(*hint, !opt.map.empty()));
 }
 
-// One compared pair's share of the summary.
-void add_compared(Summary& s, const TensorDiff& t) {
-  const PairStats& p = *t.stats;
-  const Metrics m = derive_metrics(p);
-  ++s.compared;
-  s.elements += p.numel;
-  s.mismatched += p.mismatched;
-  if (p.n_finite > 0 && (!s.max_abs || p.max_abs > *s.max_abs)) {
-    s.max_abs = p.max_abs;
-    s.max_abs_tensor = t.name;
+// --shard K/N: which entries part K holds (its pairs, and the structural
+// entries when K is 1), and the pairs it reduces.
+std::vector<bool> keep_part(const Shard& shard, size_t entries, std::vector<engine::PlannedPair>& pairs,
+                            std::vector<size_t>& tensor_of_pair) {
+  std::vector<bool> keep(entries, shard.k == 1);
+  std::vector<uint64_t> bytes;
+  bytes.reserve(pairs.size());
+  for (const auto& p : pairs) bytes.push_back(p.a->nbytes + p.b->nbytes);
+  const std::vector<uint32_t> part = assign_shards(bytes, shard.n);
+  size_t kept = 0;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const bool mine = part[i] == shard.k - 1;
+    keep[tensor_of_pair[i]] = mine;
+    if (!mine) continue;
+    pairs[kept] = pairs[i];
+    tensor_of_pair[kept++] = tensor_of_pair[i];
   }
-  if (t.floating) {
-    ++s.float_tensors;
-    s.float_elements += p.numel;
-    s.dot += p.dot;
-    s.sum_sq_a += p.sum_sq_a;
-    s.sum_sq_b += p.sum_sq_b;
-    s.sum_sq_diff += p.sum_sq_diff;
-  } else {
-    ++s.int_tensors;
-    s.int_elements += p.numel;
-    if (t.status != Status::identical) ++s.int_tensors_changed;
-  }
-  if (t.dtype_a != t.dtype_b) ++s.dtype_changed;
-  s.nonfinite_introduced += m.nonfinite_introduced;
-  s.nonfinite_removed += m.nonfinite_removed;
-  if (m.nonfinite_introduced || m.nonfinite_removed) ++s.nonfinite_tensors;
-  if (t.bytes_equal && !*t.bytes_equal) ++s.bytes_differ;
+  pairs.resize(kept);
+  tensor_of_pair.resize(kept);
+  return keep;
 }
 
-void summarize(DiffResult& r) {
-  Summary& s = r.summary;
-  s.exact = r.settings.exact;
-  for (const auto& t : r.tensors) {
-    switch (t.status) {
-      case Status::identical: ++s.identical; break;
-      case Status::close: ++s.close; break;
-      case Status::different: ++s.different; break;
-      case Status::only_in_a: ++s.only_in_a; break;
-      case Status::only_in_b: ++s.only_in_b; break;
-      case Status::shape_mismatch: ++s.shape_mismatch; break;
-      case Status::unsupported_dtype: ++s.unsupported_dtype; break;
-      case Status::matched: ++s.matched; break;
-      case Status::dtype_mismatch: ++s.dtype_mismatch; break;
-    }
-    if (is_compared(t.status)) add_compared(s, t);
+// Drops the entries another part holds, recording where the others sit.
+void compact_to_part(DiffResult& r, const Shard& shard, const std::vector<bool>& keep) {
+  PartIndex index;
+  index.shard = shard;
+  index.entries = r.tensors.size();
+  std::vector<TensorDiff> mine;
+  for (size_t i = 0; i < r.tensors.size(); ++i) {
+    if (!keep[i]) continue;
+    mine.push_back(std::move(r.tensors[i]));
+    index.of_tensor.push_back(i);
   }
-  if (s.float_tensors > 0) {
-    s.cosine = cosine_of(s.dot, s.sum_sq_a, s.sum_sq_b);
-    s.rel_l2 = rel_l2_of(s.sum_sq_diff, s.sum_sq_a);
-  }
+  r.tensors = std::move(mine);
+  r.part = std::move(index);
 }
 
 DiffSettings settings_of(const DiffOptions& opt) {
@@ -260,6 +244,7 @@ DiffSettings settings_of(const DiffOptions& opt) {
   s.transpose = opt.transpose;
   s.dequant = opt.dequant;
   s.map_preset = opt.map_preset;
+  s.shard = opt.shard;
   return s;
 }
 
@@ -282,8 +267,7 @@ DiffResult diff_structure(const Model& a, const Model& b, const DiffOptions& opt
     if (d.status == Status::identical)  // provisional: a pair of equal shapes
       d.status = d.dtype_a == d.dtype_b ? Status::matched : Status::dtype_mismatch;
   }
-  result.summary.structure_only = true;
-  summarize(result);
+  result.summary = summarize(result);
   result.summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
@@ -302,6 +286,8 @@ void validate(const DiffOptions& opt) {
   match::check_preset(opt.map_preset);
   if (opt.exact && opt.structure_only)
     throw Error(Errc::usage, "--exact compares tensor bytes: not with --structure-only");
+  if (opt.shard && opt.structure_only)
+    throw Error(Errc::usage, "--shard splits the value comparison: not with --structure-only");
 }
 
 DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
@@ -338,6 +324,8 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
     pairs.push_back({e.a, e.b, tol.atol, tol.rtol, false, orders[i]});
     tensor_of_pair.push_back(i);
   }
+  std::vector<bool> keep;
+  if (opt.shard) keep = keep_part(*opt.shard, result.tensors.size(), pairs, tensor_of_pair);
 
   engine::Reduced reduced = engine::reduce_pairs(pairs, *backend, opt);
   for (size_t i = 0; i < pairs.size(); ++i) {
@@ -350,9 +338,11 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
       d.bytes_equal = d.status == Status::identical && engine::same_bytes(*pairs[i].a, *pairs[i].b, opt.cancel,
                                                                          pairs[i].b_order);
   }
+  // The content hint reads unmatched tensors: part 1 alone, as it holds them.
+  if (!opt.shard || opt.shard->k == 1) add_content_hint(result, entries, opt);
+  if (opt.shard) compact_to_part(result, *opt.shard, keep);
+  result.summary = summarize(result);
   result.summary.bytes_read = reduced.bytes_read;
-  add_content_hint(result, entries, opt);
-  summarize(result);
   result.summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;

@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -42,6 +43,21 @@ std::vector<InputFile> model_input_files(const Model& m) {
   for (const auto& t : m.tensors)
     if (t.storage && t.storage->inode() != 0 && seen.insert(t.storage.get()).second)
       out.push_back({t.storage->device(), t.storage->inode(), t.storage->display_path()});
+  return out;
+}
+
+std::vector<InputStamp> model_input_stamps(const Model& m) {
+  std::vector<InputStamp> out;
+  for (const auto& f : model_input_files(m)) {
+    std::error_code ec;
+    const fs::path canonical = fs::canonical(f.display, ec);
+    struct stat st {};
+    if (ec || ::stat(canonical.c_str(), &st) != 0) continue;
+    out.push_back({canonical.string(), static_cast<uint64_t>(st.st_size),
+                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+  }
+  std::sort(out.begin(), out.end(), [](const InputStamp& x, const InputStamp& y) { return x.path < y.path; });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

@@ -4,6 +4,7 @@
 // Extra fields: options.structure_only, metadata_diffs (after summary), and,
 // only when some pair has a quantized side, quant_types (issue 12).
 #include "report/json_text.hpp"
+#include "report/part_json.hpp"
 #include "report/json_values.hpp"
 #include "weightdiff/report.hpp"
 
@@ -32,8 +33,10 @@ void value_hist(report::JsonText& w, const ValueHistogram& h, const HistRange& r
   w.end_object();
 }
 
-// One tensor's object, as the DOM row it replaces wrote it.
-void tensor_row(report::JsonText& w, const TensorDiff& t, const HistRange& hist) {
+// One tensor's object, as the DOM row it replaces wrote it. `index`: a
+// --shard part's row also carries its place and raw sums (part_json.hpp).
+void tensor_row(report::JsonText& w, const TensorDiff& t, const HistRange& hist,
+                const uint64_t* index) {
   w.begin_object();
   for (const auto& f : tensor_fields(t)) w.key(f.name).value(f.value);
   if (t.stats) {
@@ -41,6 +44,10 @@ void tensor_row(report::JsonText& w, const TensorDiff& t, const HistRange& hist)
     value_hist(w.key("hist_a"), t.stats->hist_a, hist);
     value_hist(w.key("hist_b"), t.stats->hist_b, hist);
     w.key("failed").strings(t.failed);
+  }
+  if (index) {
+    w.key("index").number(*index);
+    if (t.stats) report::raw_stats(w.key("raw"), t);
   }
   w.end_object();
 }
@@ -67,6 +74,12 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
                       {"transpose", transpose_mode_name(o.transpose)},
                       {"dequant", dequant_mode_name(o.dequant)},
                       {"map_preset", o.map_preset.empty() ? Json(nullptr) : Json(o.map_preset)}};
+  if (o.shard) {  // only on a part: a single run's options stay as they were
+    std::string shard = std::to_string(o.shard->k);
+    shard += '/';
+    shard += std::to_string(o.shard->n);
+    j["options"]["shard"] = std::move(shard);
+  }
   const Summary& s = r.summary;
   Json summary;
   for (const auto& f : summary_numeric_fields(s)) {
@@ -93,6 +106,7 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
     }
     j["suggested_map"] = std::move(rules);
   }
+  if (r.part) j["part"] = report::part_header(ctx);  // --shard: what merge needs
 
   // One line per top-level key and per tensor: diffable, greppable, and
   // small for models with many tensors.
@@ -103,7 +117,7 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
   report::JsonText rows;
   for (size_t i = 0; i < r.tensors.size(); ++i) {
     rows.append_separator(i == 0 ? "\n" : ",\n");
-    tensor_row(rows, r.tensors[i], o.hist);
+    tensor_row(rows, r.tensors[i], o.hist, r.part ? &r.part->of_tensor[i] : nullptr);
     if (rows.text().size() >= (size_t{1} << 16)) out << rows.take();  // bounded, few writes
   }
   out << rows.take() << "\n]}\n";
