@@ -22,6 +22,7 @@
 #include "weightdiff/error.hpp"
 #include "weightdiff/gates.hpp"
 #include "weightdiff/inspect.hpp"
+#include "weightdiff/merge.hpp"
 #include "weightdiff/model.hpp"
 #include "weightdiff/report.hpp"
 #include "weightdiff/version.hpp"
@@ -99,8 +100,9 @@ DiffReport diff(const py::object& a_spec, const py::object& b_spec, std::vector<
                 std::optional<double> atol, std::optional<double> rtol,
                 const std::vector<std::string>& fail_if, const Compute& where, bool progress,
                 bool structure_only, const std::string& transpose, const std::string& map_preset,
-                const std::string& dequant) {
+                const std::string& dequant, const std::string& shard) {
   DiffOptions opt;
+  if (!shard.empty()) opt.shard = parse_shard(shard);
   opt.map_preset = map_preset;
   static_cast<ComputeOptions&>(opt) = compute_options(where);
   opt.include = std::move(include);
@@ -151,6 +153,29 @@ DiffReport diff(const py::object& a_spec, const py::object& b_spec, std::vector<
     });
   });
   return report;  // the lent arrays are released here, with the GIL
+}
+
+// weightdiff merge: the parts' reports joined (weightdiff/merge.hpp); a
+// report written over a part is refused like one over an input.
+DiffReport merge(const std::vector<std::string>& parts, const std::optional<std::vector<std::string>>& fail_if) {
+  std::vector<Gate> gates;
+  if (fail_if)
+    for (const auto& g : *fail_if) gates.push_back(parse_gate(g));
+  DiffReport report;
+  {
+    py::gil_scoped_release release;
+    MergedRun run = merge_parts(parts);
+    if (!fail_if)
+      for (const auto& g : run.fail_if) gates.push_back(parse_gate(g));
+    report.result = std::move(run.result);
+    report.a = std::move(run.a);
+    report.b = std::move(run.b);
+  }
+  apply_gates(report.result, gates);
+  report.exit_code = exit_code(report.result, !gates.empty());
+  for (const auto& p : parts)
+    for (const auto& f : model_path_files(p)) report.inputs.push_back({f.device, f.inode, f.display});
+  return report;
 }
 
 InspectReport inspect(const py::object& spec, std::vector<std::string> include,
@@ -216,15 +241,16 @@ PYBIND11_MODULE(_core, m) {
          const std::vector<std::string>& fail_if, const std::string& backend,
          const std::vector<int>& devices, unsigned threads, std::pair<int, int> hist_range,
          bool progress, bool structure_only, const std::string& transpose,
-         const std::string& map_preset, const std::string& dequant) {
+         const std::string& map_preset, const std::string& dequant, const std::string& shard) {
         return wp::diff(a, b, std::move(include), std::move(exclude), map, atol, rtol, fail_if,
                         wp::Compute{backend, devices, threads, hist_range}, progress, structure_only,
-                        transpose, map_preset, dequant);
+                        transpose, map_preset, dequant, shard);
       },
       py::arg("a"), py::arg("b"), py::arg("include"), py::arg("exclude"), py::arg("map"),
       py::arg("atol"), py::arg("rtol"), py::arg("fail_if"), py::arg("backend"), py::arg("devices"),
       py::arg("threads"), py::arg("hist_range"), py::arg("progress"), py::arg("structure_only"),
-      py::arg("transpose"), py::arg("map_preset"), py::arg("dequant"));
+      py::arg("transpose"), py::arg("map_preset"), py::arg("dequant"), py::arg("shard"));
+  m.def("merge", &wp::merge, py::arg("parts"), py::arg("fail_if"));
   m.def(
       "inspect",
       [](const py::object& a, std::vector<std::string> include, std::vector<std::string> exclude,

@@ -34,7 +34,7 @@ from ._results import DiffResult, InspectResult
 __version__ = _core.__version__
 
 __all__ = [
-    "diff", "inspect", "DiffResult", "InspectResult",
+    "diff", "inspect", "merge", "DiffResult", "InspectResult",
     "Error", "UsageError", "FileAccessError", "MalformedFileError", "UnsafePathError",
     "NameConflictError", "UnsupportedError", "BackendError", "FileChangedError", "CancelledError",
 ]
@@ -50,7 +50,8 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
          devices: Union[None, str, int, Sequence[int]] = None, threads: Optional[int] = None,
          hist_range: Tuple[int, int] = (-40, 16), progress: bool = False,
          structure_only: bool = False, transpose: str = "auto",
-         map_preset: Optional[str] = None, dequant: str = "auto") -> DiffResult:
+         map_preset: Optional[str] = None, dequant: str = "auto",
+         shard: Union[None, str, Tuple[int, int]] = None) -> DiffResult:
     """Diffs model b (the candidate) against model a (the reference).
 
     a, b: a path, or a mapping name -> array (e.g. model.state_dict()); see
@@ -71,7 +72,8 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
     Face names, llama.cpp's Q/K row permutation undone), dequant ('auto':
     an FP8 weight with its scale tensors, or GPTQ/AWQ qweight/qzeros/scales,
     compared dequantized when only one side holds such scales; 'always';
-    'never').
+    'never'), shard ("K/N" or (K, N): only the K-th of N byte-balanced parts
+    of the pairs; its to_json()/write_json() is a part for merge()).
 
     Returns a DiffResult (exit_code, summary, tensors, failed, to_json(),
     write_json/csv/html(), to_pandas()). Raises weightdiff.Error subclasses
@@ -85,8 +87,25 @@ def diff(a: Model, b: Model, *, include: Patterns = None, exclude: Patterns = No
         backend=backend, devices=device_list(devices), threads=_threads(threads),
         hist_range=_hist_range(hist_range), progress=bool(progress),
         structure_only=bool(structure_only), transpose=str(transpose),
-        map_preset=str(map_preset or ""), dequant=str(dequant))
+        map_preset=str(map_preset or ""), dequant=str(dequant), shard=_shard(shard))
     return DiffResult(report)
+
+
+def merge(parts: Iterable[Union[str, "os.PathLike[str]"]], *, fail_if: Patterns = None) -> DiffResult:
+    """The command line's `weightdiff merge`: the JSON reports of the parts
+    of a shard run (diff(..., shard=...) or --shard K/N, every part 1..N
+    once, any order) joined into the single run's DiffResult — the same
+    reports and exit code. fail_if: gates instead of the parts' own.
+
+    Raises UsageError (a part missing), NameConflictError (parts of another
+    run, a part twice), MalformedFileError (a file that is no part),
+    FileAccessError (a part that cannot be read).
+    """
+    if isinstance(parts, (str, os.PathLike)):
+        parts = [parts]
+    paths = [os.fspath(p) for p in parts]
+    gates = None if fail_if is None else string_list(fail_if, "fail_if")
+    return DiffResult(_core.merge(paths, gates))
 
 
 def inspect(a: Model, *, include: Patterns = None, exclude: Patterns = None,
@@ -105,6 +124,17 @@ def inspect(a: Model, *, include: Patterns = None, exclude: Patterns = None,
         exclude=string_list(exclude, "exclude"), backend=backend, devices=device_list(devices),
         threads=_threads(threads), hist_range=_hist_range(hist_range), progress=bool(progress))
     return InspectResult(report)
+
+
+def _shard(shard: Union[None, str, Tuple[int, int]]) -> str:
+    if shard is None:
+        return ""
+    if isinstance(shard, str):
+        return shard
+    if isinstance(shard, tuple) and len(shard) == 2 and all(isinstance(x, int) and not isinstance(x, bool)
+                                                            for x in shard):
+        return f"{shard[0]}/{shard[1]}"
+    raise UsageError(f"shard must be 'K/N' or (K, N), not {shard!r}")
 
 
 def _threads(threads: Optional[int]) -> int:
