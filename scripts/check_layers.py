@@ -4,14 +4,14 @@
 Layers, lowest first; a file may include project headers of its own layer or
 a lower one, never a higher one:
 
-  core     include/weightdiff/{bins,cancel,dequant,dtype,error,model,options,stats,storage,tensor,version}
+  core     include/weightdiff/{bins,cancel,dequant,dtype,error,graph,model,options,stats,storage,tensor,version}
            + src/core/ (their implementations, checked arithmetic, text excerpts)
   io       src/io/            mapped files, checked opens, paths, the SIGBUS guard
   formats  src/formats/       loaders: a path in, a catalog out
   match    src/match/         pairing by name: catalogs + MatchOptions in
   backend  src/backend/        the Backend interface, selection/registry, the CPU backend
            kernels/            the CUDA backend, all of it (device code, host pipeline)
-  engine   src/engine/ + include/weightdiff/{diff,gates,inspect,fields,quant_groups,shard}.hpp
+  engine   src/engine/ + include/weightdiff/{diff,gates,inspect,fields,quant_groups,shard,graph_diff}.hpp
   report   src/report/ + include/weightdiff/{report,inspect_report,merge}.hpp
   cli      src/cli/           the command line: public headers only
   python   python/src/        the Python binding: public headers only
@@ -38,9 +38,9 @@ RANK = {name: i for i, name in enumerate(ORDER)}
 
 PUBLIC = {
     "bins": "core", "cancel": "core", "dtype": "core", "error": "core", "model": "core", "stats": "core",
-    "tensor": "core", "version": "core", "dequant": "core", "options": "core", "storage": "core",
+    "tensor": "core", "version": "core", "graph": "core", "dequant": "core", "options": "core", "storage": "core",
     "diff": "engine", "gates": "engine", "inspect": "engine", "fields": "engine",
-    "quant_groups": "engine", "shard": "engine", "merge": "report",
+    "quant_groups": "engine", "shard": "engine", "graph_diff": "engine", "merge": "report",
     "report": "report", "inspect_report": "report",
 }
 SRC_DIRS = {"core": "core", "io": "io", "formats": "formats", "match": "match", "backend": "backend",

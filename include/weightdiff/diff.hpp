@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "weightdiff/dequant.hpp"
+#include "weightdiff/graph_diff.hpp"
 #include "weightdiff/shard.hpp"
 #include "weightdiff/dtype.hpp"
 #include "weightdiff/model.hpp"
@@ -160,6 +161,8 @@ struct DiffResult {
   std::vector<MapRule> suggested_map;
   // --shard only: where this part's tensors sit in the whole comparison.
   std::optional<PartIndex> part;
+  // Two ONNX models: their graphs compared (weightdiff/graph_diff.hpp).
+  std::optional<GraphDiff> graph;
 };
 
 // Matches, computes and summarizes. Throws weightdiff::Error.

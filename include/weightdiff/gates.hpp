@@ -14,10 +14,13 @@ struct Gate {
   std::string metric;
   std::string op;  // < <= > >=
   double value = 0;
+  // "graph": fails when two ONNX models' graphs differ (DiffResult::graph);
+  // the fields above are unused then.
+  bool graph = false;
 };
 
-// Parses 'METRIC OP VALUE'. Throws Error(usage) when malformed or when the
-// metric is not a numeric per-tensor (or summary) field.
+// Parses 'METRIC OP VALUE', or the word 'graph'. Throws Error(usage) when
+// malformed or when the metric is not a numeric per-tensor (or summary) field.
 Gate parse_gate(const std::string& text);
 
 // Marks triggered gates in each tensor's `failed` and in summary.failed.

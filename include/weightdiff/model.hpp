@@ -3,9 +3,11 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "weightdiff/graph.hpp"
 #include "weightdiff/tensor.hpp"
 
 namespace weightdiff {
@@ -16,6 +18,8 @@ struct Model {
   std::vector<TensorRef> tensors;              // sorted by name, unique
   std::map<std::string, std::string> metadata;  // safetensors __metadata__, ...
   uint64_t bytes = 0;                           // sum of tensor nbytes
+  // ONNX: the main graph's nodes, inputs and outputs (null for other formats).
+  std::shared_ptr<const GraphSummary> graph;
 };
 
 // Detects the format from content and opens it. Throws weightdiff::Error.

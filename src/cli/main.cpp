@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -83,7 +84,7 @@ Plan plan_of(const CliArgs& args, const wd::cli::MpiWorld* world) {
   wd::validate(opt);
   for (const auto& g : args.fail_if) p.gates.push_back(wd::parse_gate(g));
   // Gates name values; without data every one would pass, silently.
-  if (args.structure_only && !p.gates.empty())
+  if (args.structure_only && std::any_of(p.gates.begin(), p.gates.end(), [](const wd::Gate& g) { return !g.graph; }))
     throw wd::Error(wd::Errc::usage, "--fail-if needs tensor values: not with --structure-only");
   wd::check_sort_metric(args.sort);
   p.out.reports = wd::cli::report_requests({{"--json", args.json}, {"--csv", args.csv}, {"--html", args.html}});

@@ -259,6 +259,7 @@ DiffResult diff_structure(const Model& a, const Model& b, const DiffOptions& opt
   result.settings = settings_of(opt);
   result.backend = "none";
   result.metadata_diffs = metadata_diffs(a, b);
+  if (a.graph && b.graph) result.graph = diff_graphs(*a.graph, *b.graph);
   add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
   for (const auto& e : entries) {
@@ -303,6 +304,7 @@ DiffResult diff_models(const Model& a, const Model& b, const DiffOptions& opt) {
   result.devices = backend->devices();
   result.threads = backend->threads();
   result.metadata_diffs = metadata_diffs(a, b);
+  if (a.graph && b.graph) result.graph = diff_graphs(*a.graph, *b.graph);
   add_prefix_hint(result, entries, opt);
   result.tensors.reserve(entries.size());
 

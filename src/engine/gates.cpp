@@ -78,6 +78,13 @@ std::optional<GateParts> scan_gate(std::string_view s) {
 }  // namespace
 
 Gate parse_gate(const std::string& text) {
+  const size_t first = text.find_first_not_of(" \t"), last = text.find_last_not_of(" \t");
+  if (first != std::string::npos && text.compare(first, last - first + 1, "graph") == 0) {
+    Gate g;
+    g.text = text;
+    g.graph = true;
+    return g;
+  }
   const auto m = scan_gate(text);
   if (!m)
     throw Error(Errc::usage, "--fail-if '" + core::excerpt(text) +
@@ -119,13 +126,18 @@ void apply_gates(DiffResult& result, const std::vector<Gate>& gates) {
     const bool nonfinite_changed = numeric_field(fields, "nonfinite_introduced").value_or(0) > 0 ||
                                    numeric_field(fields, "nonfinite_removed").value_or(0) > 0;
     for (const auto& g : gates) {
-      if (g.global) continue;
+      if (g.global || g.graph) continue;
       const auto v = numeric_field(fields, g.metric);
       if (nonfinite_changed || (v && triggered(g, *v))) t.failed.push_back(g.text);
     }
     if (!t.failed.empty()) result.summary.failed.push_back(t.name);
   }
   const auto summary = summary_numeric_fields(result.summary);
+  for (const auto& g : gates)
+    if (g.graph && result.graph && result.graph->differs()) {
+      result.summary.failed.push_back("graph");
+      break;
+    }
   for (const auto& g : gates) {
     if (!g.global) continue;
     const auto v = numeric_field(summary, g.metric);

@@ -5,6 +5,7 @@
 
 #include <onnx/onnx_pb.h>  // defines ONNX_API, then includes onnx-ml.pb.h
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "formats/limits.hpp"
 #include "formats/onnx_names.hpp"
 #include "formats/onnx_tensor.hpp"
+#include "formats/onnx_types.hpp"
 #include "formats/protobuf_wire.hpp"
 #include "io/paths.hpp"
 #include "weightdiff/error.hpp"
@@ -35,11 +37,40 @@ constexpr uint64_t kReleaseAfter = uint64_t{1} << 20;
 // Field numbers (onnx.proto).
 enum : uint32_t {
   kModelGraph = 7, kModelTrainingInfo = 20, kModelFunctions = 25,
-  kGraphNode = 1, kGraphInitializer = 5, kGraphSparseInitializer = 15,
+  kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12, kGraphSparseInitializer = 15,
   kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7,
   kAttrName = 1, kAttrFloat = 2, kAttrInt = 3, kAttrTensor = 5, kAttrGraph = 6,
   kAttrFloats = 7, kAttrInts = 8, kAttrStrings = 9, kAttrGraphs = 11, kAttrSparseTensor = 22,
 };
+
+// FNV-1a: a node attribute's identity for the graph comparison.
+uint64_t hash_bytes(const std::byte* p, uint64_t n) {
+  uint64_t h = 14695981039346656037ull;
+  for (uint64_t i = 0; i < n; ++i) h = (h ^ static_cast<uint8_t>(p[i])) * 1099511628211ull;
+  return h;
+}
+
+// A graph input's or output's type as reports show it: "f32[1,seq,384]".
+std::string value_type(const onnx::TypeProto& t) {
+  if (t.has_sequence_type()) return "sequence";
+  if (t.has_map_type()) return "map";
+  if (!t.has_tensor_type()) return "";
+  const auto& tt = t.tensor_type();
+  std::string out;
+  if (const auto type = onnx_type(tt.elem_type())) out = type->dtype ? std::string(dtype_name(*type->dtype)) : type->name;
+  else out = "type" + std::to_string(tt.elem_type());
+  if (!tt.has_shape()) return out;
+  out += '[';
+  for (int i = 0; i < tt.shape().dim_size(); ++i) {
+    const auto& d = tt.shape().dim(i);
+    if (i) out += ',';
+    if (d.has_dim_value()) out += std::to_string(d.dim_value());
+    else if (d.has_dim_param() && !d.dim_param().empty()) out += d.dim_param();
+    else out += '?';
+  }
+  out += ']';
+  return out;
+}
 
 std::string field_string(const std::byte* base, const wire::Field& f) {
   return std::string(reinterpret_cast<const char*>(base + f.payload.begin), f.payload.size());
@@ -59,7 +90,8 @@ std::string_view field_view(const std::byte* base, const wire::Field& f) {
 // bytes of the file, so the tree is a small multiple of the file's size.
 class GraphWalker {
  public:
-  GraphWalker(OnnxModelFiles& files, std::vector<TensorRef>& out) : files_(files), out_(out) {
+  GraphWalker(OnnxModelFiles& files, std::vector<TensorRef>& out, GraphSummary& summary)
+      : files_(files), out_(out), summary_(summary) {
     scopes_.push_back({0, {}, 0});  // the main graph
   }
 
@@ -71,6 +103,11 @@ class GraphWalker {
     wire::Field f;
     size_t node_index = 0;
     while (reader.next(f)) {
+      if (depth == 0 && (f.number == kGraphInput || f.number == kGraphOutput)) {
+        expect_message(f, "GraphProto");
+        value_info(f, f.number == kGraphInput ? summary_.inputs : summary_.outputs);
+        continue;
+      }
       if (f.number != kGraphNode && f.number != kGraphInitializer && f.number != kGraphSparseInitializer)
         continue;
       expect_message(f, "GraphProto");
@@ -155,6 +192,16 @@ class GraphWalker {
 
   const std::byte* base() const { return files_.model->data(); }
 
+  // A main-graph input or output, for the graph comparison.
+  void value_info(const wire::Field& f, std::vector<GraphValue>& out) {
+    onnx::ValueInfoProto v;
+    if (!v.ParseFromArray(base() + f.payload.begin, static_cast<int>(f.payload.size())))
+      throw Error(Errc::malformed, "a graph input or output is not a ValueInfoProto", files_.path);
+    if (v.name().size() > kMaxTensorName)
+      throw Error(Errc::malformed, "a graph input or output name longer than 16 KiB", files_.path);
+    out.push_back({v.name(), v.has_type() ? value_type(v.type()) : std::string()});
+  }
+
   void expect_message(const wire::Field& f, const char* in) const {
     if (f.type != wire::kLength)
       throw Error(Errc::malformed, std::string("bad wire type for ") + in + " field " +
@@ -168,6 +215,8 @@ class GraphWalker {
     bool has_output = false;
     std::vector<wire::Span> attributes;
     OnnxNodeUse use;  // main graph only: naming reads it
+    GraphNode summary;  // main graph only: the graph comparison reads it
+    const bool summarize = depth == 0 && !summary_.truncated;
     std::string_view op_view;
     wire::FieldReader reader(base(), span, files_.path);
     wire::Field f;
@@ -176,6 +225,8 @@ class GraphWalker {
           f.number != kNodeAttribute && f.number != kNodeName && f.number != kNodeInput)
         continue;
       expect_message(f, "NodeProto");
+      if (summarize && f.number == kNodeInput) summary.inputs.push_back(field_string(base(), f));
+      if (summarize && f.number == kNodeOutput) summary.outputs.push_back(field_string(base(), f));
       if (f.number == kNodeInput) {
         if (use.n_inputs < use.inputs.size()) use.inputs[use.n_inputs++] = field_view(base(), f);
       } else if (f.number == kNodeOutput && !has_output) {
@@ -189,6 +240,7 @@ class GraphWalker {
     }
     const bool standard = domain.empty() || domain == "ai.onnx";
     const bool constant = op_type == "Constant" && standard;
+    if (summarize) add_summary_node(std::move(summary), name, standard ? op_type : domain + "." + op_type, attributes);
     if (depth == 0 && use.n_inputs > 0 && !naming_overflow_) {
       naming_overflow_ = main_nodes_.size() == kMaxNamingNodes;
       // onnxruntime's own ops too (SimplifiedLayerNormalization)
@@ -205,6 +257,26 @@ class GraphWalker {
     std::optional<size_t> node_scope;  // made for the node's first subgraph
     for (const auto& a : attributes)
       attribute(a, depth, scope, label, node_scope, constant && !output.empty() ? &output : nullptr);
+  }
+
+  void add_summary_node(GraphNode node, const std::string& name, std::string op, const std::vector<wire::Span>& attrs) {
+    if (summary_.nodes.size() == kMaxNamingNodes) {  // as naming: a hostile graph gets no comparison
+      summary_.truncated = true;
+      std::vector<GraphNode>().swap(summary_.nodes);
+      return;
+    }
+    node.name = name;
+    node.op_type = std::move(op);
+    for (const auto& a : attrs) {
+      std::string attr_name;
+      wire::FieldReader reader(base(), a, files_.path);
+      wire::Field f;
+      while (reader.next(f))
+        if (f.number == kAttrName && f.type == wire::kLength) attr_name = field_string(base(), f);
+      node.attributes.emplace_back(std::move(attr_name), hash_bytes(base() + a.begin, a.size()));
+    }
+    std::sort(node.attributes.begin(), node.attributes.end());
+    summary_.nodes.push_back(std::move(node));
   }
 
   void attribute(wire::Span span, int depth, size_t scope, const std::string& label,
@@ -335,6 +407,7 @@ class GraphWalker {
   std::vector<size_t> scope_of_;  // parallel to out_
   std::vector<OnnxNodeUse> main_nodes_;
   bool naming_overflow_ = false;
+  GraphSummary& summary_;
 };
 
 void add_metadata(const onnx::ModelProto& m, std::map<std::string, std::string>& meta) {
@@ -396,12 +469,14 @@ Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path)
   m.path = path;
   m.format = "onnx";
   add_metadata(proto, m.metadata);
+  auto summary = std::make_shared<GraphSummary>();
   if (graph) {
-    GraphWalker walker(files, m.tensors);
+    GraphWalker walker(files, m.tensors, *summary);
     walker.graph(*graph, 0, 0);
     walker.qualify_duplicates();
     walker.derive_names();
   }
+  m.graph = std::move(summary);
   file->release_touched(0, file->size());  // whatever parsing left mapped
   return m;
 }

@@ -57,6 +57,7 @@ Json header_json(const ReportContext& ctx) {
   head.settings = ctx.result->settings;
   head.summary = ctx.result->summary;
   head.metadata_diffs = ctx.result->metadata_diffs;
+  head.graph = ctx.result->graph;
   head.backend = ctx.result->backend;
   head.devices = ctx.result->devices;
   head.threads = ctx.result->threads;

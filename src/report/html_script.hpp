@@ -192,6 +192,32 @@ function render_quant_types() {
       h('thead', {}, h('tr', {}, ...cols.map(c => h('th', {text: c})))), h('tbody', {}, ...rows))));
 }
 
+// Two ONNX models: op counts that differ, nodes added/removed/changed, inputs and outputs.
+function render_graph() {
+  const g = HEAD.graph;
+  if (!g) return;
+  const sec = document.getElementById('graph-section');
+  sec.hidden = false;
+  if (g.too_large) { sec.append(h('p', {class: 'muted', text: 'Too large to compare node by node.'})); }
+  else sec.append(h('p', {class: g.differs ? '' : 'muted',
+    text: 'A ' + fmt_int(g.nodes_a) + ' nodes, B ' + fmt_int(g.nodes_b) + ' nodes: ' +
+          (g.differs ? fmt_int(g.added) + ' added, ' + fmt_int(g.removed) + ' removed, ' + fmt_int(g.changed) + ' changed'
+                     : 'no difference') + '.'}));
+  const ops = g.op_counts.filter(c => c.a !== c.b);
+  if (ops.length)
+    sec.append(h('table', {id: 'graph-ops'}, h('thead', {}, h('tr', {}, h('th', {text: 'op'}), h('th', {text: 'A'}), h('th', {text: 'B'}))),
+      h('tbody', {}, ...ops.map(c => h('tr', {}, h('td', {class: 'mono', text: c.op}),
+        h('td', {class: 'num', text: fmt_int(c.a)}), h('td', {class: 'num', text: fmt_int(c.b)}))))));
+  const rows = [...g.nodes_added.map(n => ['added', n, '']), ...g.nodes_removed.map(n => ['removed', n, '']),
+                ...g.nodes_changed.map(c => ['changed', c.node, c.changes.join(', ')]),
+                ...g.inputs.map(v => ['input', v.name, v.a + ' \u2192 ' + v.b]),
+                ...g.outputs.map(v => ['output', v.name, v.a + ' \u2192 ' + v.b])];
+  if (rows.length)
+    sec.append(h('div', {class: 'scroll'}, h('table', {id: 'graph-table'}, h('tbody', {},
+      ...rows.map(([what, name, detail]) => h('tr', {}, h('td', {text: what}), h('td', {class: 'name', text: name}),
+                                               h('td', {class: 'mono', text: detail})))))));
+}
+
 function render_structure() {
   const sec = document.getElementById('structure');
   const odd = TENSORS.filter(t => STRUCTURAL.has(t.status));
@@ -413,6 +439,7 @@ function worst_tensor() {
 
 render_overview();
 render_quant_types();
+render_graph();
 render_structure();
 render_metadata();
 init_heatmap();

@@ -77,6 +77,7 @@ inline constexpr char kBody[] = R"html(<header><h1>weightdiff report</h1><span i
 <main>
 <section id="overview"><h2>Overview</h2></section>
 <section id="quant-section" hidden><h2>Error by quant type</h2></section>
+<section id="graph-section" hidden><h2>Graph differences</h2></section>
 <section id="structure"><h2>Structural differences</h2></section>
 <section id="metadata"><h2>Metadata differences</h2></section>
 <section id="heat-section"><h2>Layer &times; module</h2>

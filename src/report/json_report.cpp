@@ -2,7 +2,8 @@
 // nlohmann writes them, non-finite numbers as strings. The head goes
 // through nlohmann::ordered_json; the tensor rows are streamed (JsonText).
 // Extra fields: options.structure_only, metadata_diffs (after summary), and,
-// only when some pair has a quantized side, quant_types (issue 12).
+// only when some pair has a quantized side, quant_types (issue 12), and for
+// two ONNX models, graph (issue 15).
 #include "report/json_text.hpp"
 #include "report/part_json.hpp"
 #include "report/json_values.hpp"
@@ -94,6 +95,7 @@ void write_json(std::ostream& out, const ReportContext& ctx) {
   for (const auto& m : r.metadata_diffs)
     meta.push_back(Json{{"key", m.key}, {"a", optional_string(m.a)}, {"b", optional_string(m.b)}});
   j["metadata_diffs"] = std::move(meta);
+  if (r.graph) j["graph"] = report::graph_json(*r.graph);  // two ONNX models only
   // Only when there is a quantized side: other reports stay as they were.
   if (auto groups = quant_groups(r); !groups.empty()) j["quant_types"] = report::quant_groups_json(groups);
   if (!r.suggested_map.empty()) {  // only when there is one: other reports stay as they were

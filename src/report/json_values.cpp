@@ -55,6 +55,25 @@ Json quant_groups_json(const std::vector<QuantGroup>& groups) {
   return out;
 }
 
+Json graph_json(const GraphDiff& g) {
+  Json ops = Json::array();
+  for (const auto& c : g.op_counts) ops.push_back(Json{{"op", c.op}, {"a", c.a}, {"b", c.b}});
+  Json changed = Json::array();
+  for (const auto& c : g.nodes_changed) changed.push_back(Json{{"node", c.node}, {"changes", c.changes}});
+  const auto values = [](const std::vector<ValueChange>& v) {
+    Json out = Json::array();
+    for (const auto& c : v) out.push_back(Json{{"name", c.name}, {"a", c.a}, {"b", c.b}});
+    return out;
+  };
+  return Json{{"nodes_a", g.nodes_a},         {"nodes_b", g.nodes_b},
+              {"too_large", g.too_large},     {"differs", g.differs()},
+              {"op_counts", ops},             {"added", g.added},
+              {"removed", g.removed},         {"changed", g.changed},
+              {"nodes_added", g.nodes_added}, {"nodes_removed", g.nodes_removed},
+              {"nodes_changed", changed},     {"inputs", values(g.inputs)},
+              {"outputs", values(g.outputs)}};
+}
+
 std::string json_dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 Json report_head(const char* command, const Model& a, const Model* b, const std::string& backend,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "weightdiff/graph_diff.hpp"
 #include "weightdiff/model.hpp"
 #include "weightdiff/quant_groups.hpp"
 #include "weightdiff/report.hpp"
@@ -36,6 +37,12 @@ Json value_hist_json(const ValueHistogram& h, const HistRange& r);
 // The report's "quant_types" array: one object per group, worst SNR first
 // (field order as QuantGroup; non-finite numbers as strings, none as null).
 Json quant_groups_json(const std::vector<QuantGroup>& groups);
+
+// The report's "graph" object (two ONNX models): nodes_a, nodes_b,
+// too_large, differs, op_counts [{op, a, b}], added, removed, changed (exact
+// counts), nodes_added, nodes_removed (keys), nodes_changed [{node,
+// changes}] (at most kMaxListed each), inputs, outputs [{name, a, b}].
+Json graph_json(const GraphDiff& g);
 
 // Compact text; paths and names need not be UTF-8: what is not is replaced
 // rather than failing the report.

@@ -152,7 +152,7 @@ void check_together(const Part& ref, const Part& p) {
   const Json& hr = ref.json.at("part");
   if (hp.value("inputs", Json()) != hr.value("inputs", Json()))
     conflict("other input files (path, size or modification time)");
-  for (const char* key : {"schema_version", "a", "b", "metadata_diffs"})
+  for (const char* key : {"schema_version", "a", "b", "metadata_diffs", "graph"})
     if (p.json.value(key, Json()) != ref.json.value(key, Json())) conflict(std::string("another '") + key + "'");
   Json op = p.json.value("options", Json()), orf = ref.json.value("options", Json());
   if (op.is_object()) op.erase("shard");
@@ -305,6 +305,26 @@ TensorDiff tensor_of(const Fields& f, const Json& row, const HistRange& r) {
   return t;
 }
 
+GraphDiff graph_of(const Fields& f, const Json& g) {
+  GraphDiff d;
+  d.nodes_a = f.u64(f.at(g, "nodes_a"), "graph.nodes_a");
+  d.nodes_b = f.u64(f.at(g, "nodes_b"), "graph.nodes_b");
+  d.too_large = f.boolean(f.at(g, "too_large"), "graph.too_large");
+  for (const auto& c : f.at(g, "op_counts"))
+    d.op_counts.push_back({f.str(f.at(c, "op"), "op"), f.u64(f.at(c, "a"), "a"), f.u64(f.at(c, "b"), "b")});
+  d.added = f.u64(f.at(g, "added"), "graph.added");
+  d.removed = f.u64(f.at(g, "removed"), "graph.removed");
+  d.changed = f.u64(f.at(g, "changed"), "graph.changed");
+  d.nodes_added = f.strs(f.at(g, "nodes_added"), "graph.nodes_added");
+  d.nodes_removed = f.strs(f.at(g, "nodes_removed"), "graph.nodes_removed");
+  for (const auto& c : f.at(g, "nodes_changed"))
+    d.nodes_changed.push_back({f.str(f.at(c, "node"), "node"), f.strs(f.at(c, "changes"), "changes")});
+  for (auto [key, out] : {std::pair{"inputs", &d.inputs}, std::pair{"outputs", &d.outputs}})
+    for (const auto& v : f.at(g, key))
+      out->push_back({f.str(f.at(v, "name"), "name"), f.str(f.at(v, "a"), "a"), f.str(f.at(v, "b"), "b")});
+  return d;
+}
+
 }  // namespace
 
 MergedRun merge_parts(const std::vector<std::string>& paths) {
@@ -355,6 +375,7 @@ MergedRun merge_part_texts(std::vector<PartText> texts) {
     if (!f.at(m, "b").is_null()) d.b = f.str(m.at("b"), "metadata_diffs.b");
     r.metadata_diffs.push_back(std::move(d));
   }
+  if (const Json* g = f.find(ref.json, "graph")) r.graph = graph_of(f, *g);
   if (const Json* rules = f.find(ref.json, "suggested_map"))
     for (const auto& rule : f.strs(*rules, "suggested_map")) {
       try {

@@ -1,6 +1,6 @@
 // The terminal table: the worst tensors first, then the structural
-// differences, the metadata differences, the error by quant type (when a
-// side is quantized) and a summary line.
+// differences, the metadata differences, the graph differences (two ONNX
+// models), the error by quant type (when a side is quantized) and a summary line.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -92,6 +92,48 @@ std::string nothing_compared_reason(const DiffResult& r) {
   why = "no matched pair has equal shapes and a supported dtype";
   if (s.only_in_a + s.only_in_b) why += "; only in A " + std::to_string(s.only_in_a) + ", only in B " + std::to_string(s.only_in_b);
   return why;
+}
+
+// Two ONNX graphs: one line of counts, then (at most `top`) the nodes added
+// (+), removed (-) and changed (~), and the inputs and outputs that differ.
+void print_graph(std::ostream& out, const GraphDiff& g, size_t top) {
+  out << "graph  ";
+  if (g.too_large) {
+    out << "too large to compare node by node";
+  } else {
+    out << "A " << g.nodes_a << " nodes, B " << g.nodes_b << " nodes: ";
+    if (!g.differs()) out << "no difference";
+    else out << g.added << " added, " << g.removed << " removed, " << g.changed << " changed";
+    std::string ops;
+    for (const auto& c : g.op_counts) {
+      if (c.a == c.b) continue;
+      ops += ops.empty() ? "; op counts " : ", ";
+      ops += printable(c.op);
+      ops += ' ';
+      ops += std::to_string(c.a);
+      ops += "→";
+      ops += std::to_string(c.b);
+    }
+    out << ops;
+  }
+  out << '\n';
+  std::vector<std::string> lines;
+  for (const auto& n : g.nodes_added) lines.push_back("+ " + printable(n));
+  for (const auto& n : g.nodes_removed) lines.push_back("- " + printable(n));
+  for (const auto& n : g.nodes_changed) {
+    std::string line = "~ " + printable(n.node) + ":";
+    for (size_t i = 0; i < n.changes.size(); ++i) line += (i ? ", " : " ") + printable(n.changes[i]);
+    lines.push_back(std::move(line));
+  }
+  for (const auto* side : {&g.inputs, &g.outputs})
+    for (const auto& v : *side)
+      lines.push_back(std::string(side == &g.inputs ? "input " : "output ") + printable(v.name) + ": " +
+                      printable(v.a) + " → " + printable(v.b));
+  const size_t shown = top == 0 ? lines.size() : std::min(top, lines.size());
+  for (size_t i = 0; i < shown; ++i) out << "graph  " << lines[i] << '\n';
+  const uint64_t listed = g.nodes_added.size() + g.nodes_removed.size() + g.nodes_changed.size();
+  const uint64_t hidden = (lines.size() - shown) + (g.added + g.removed + g.changed - listed);
+  if (hidden) out << "… " << hidden << " more graph differences" << (top ? " (--top 0 shows all)" : "") << '\n';
 }
 
 // The quantization error by quant type, worst SNR first: pooled rel_l2 and
@@ -222,6 +264,7 @@ void print_table(std::ostream& out, const ReportContext& ctx, const TableOptions
     out << "metadata  " << printable(m.key) << "  A " << metadata_value(m.a) << "  B "
         << metadata_value(m.b) << '\n';
 
+  if (r.graph) print_graph(out, *r.graph, opt.top);
   print_quant_groups(out, r);
 
   const Summary& s = r.summary;
