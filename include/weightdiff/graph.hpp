@@ -26,6 +26,8 @@ struct GraphValue {
 };
 
 struct GraphSummary {
+  int64_t ir_version = 0;
+  std::vector<std::pair<std::string, int64_t>> opsets;  // (domain, version), "ai.onnx" for ""; by domain
   std::vector<GraphNode> nodes;  // main graph, in file order
   std::vector<GraphValue> inputs, outputs;
   // More nodes than a summary keeps (a hostile graph): nodes is empty then,

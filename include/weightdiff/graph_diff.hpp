@@ -1,7 +1,6 @@
-// Two ONNX graphs compared statically (issue 15 item 5): op-type counts,
-// nodes added, removed and changed, graph inputs and outputs. Informational
-// for the exit code unless `--fail-if graph` is given. (IR version and
-// opsets are metadata: onnx.ir_version, onnx.opset.*, in metadata_diffs.)
+// Two ONNX graphs compared statically (issue 15 item 5): IR version and
+// opsets, op-type counts, nodes added, removed and changed, graph inputs
+// and outputs. Informational for the exit code unless `--fail-if graph`.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +27,15 @@ struct ValueChange {
   std::string a, b;  // the type on each side; "(absent)" where it is missing
 };
 
+// An opset imported by either model: its version on each side, 0 = absent.
+struct OpsetChange {
+  std::string domain;
+  int64_t a = 0, b = 0;
+};
+
 struct GraphDiff {
+  int64_t ir_version_a = 0, ir_version_b = 0;
+  std::vector<OpsetChange> opsets;  // every domain of either model, by domain
   bool too_large = false;  // a side kept no node summary (GraphSummary::truncated)
   uint64_t nodes_a = 0, nodes_b = 0;
   std::vector<OpCount> op_counts;  // every op type of either graph, by op

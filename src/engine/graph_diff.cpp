@@ -77,7 +77,11 @@ std::vector<ValueChange> values_diff(const std::vector<GraphValue>& a, const std
 }  // namespace
 
 bool GraphDiff::differs() const {
-  if (too_large) return false;  // nothing was compared
+  if (ir_version_a != ir_version_b) return true;
+  for (const auto& o : opsets)
+    if (o.a != o.b) return true;
+  if (!inputs.empty() || !outputs.empty()) return true;
+  if (too_large) return false;  // no node was compared
   for (const auto& c : op_counts)
     if (c.a != c.b) return true;
   return added || removed || changed || !inputs.empty() || !outputs.empty();
@@ -85,6 +89,15 @@ bool GraphDiff::differs() const {
 
 GraphDiff diff_graphs(const GraphSummary& a, const GraphSummary& b) {
   GraphDiff d;
+  d.ir_version_a = a.ir_version;
+  d.ir_version_b = b.ir_version;
+  std::map<std::string, OpsetChange> opsets;
+  for (const auto& [domain, v] : a.opsets) opsets[domain].a = v;
+  for (const auto& [domain, v] : b.opsets) opsets[domain].b = v;
+  for (auto& [domain, o] : opsets) {
+    o.domain = domain;
+    d.opsets.push_back(o);
+  }
   d.inputs = values_diff(a.inputs, b.inputs);
   d.outputs = values_diff(a.outputs, b.outputs);
   if (a.truncated || b.truncated) {

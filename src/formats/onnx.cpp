@@ -470,6 +470,10 @@ Model open_onnx(std::shared_ptr<const MappedFile> file, const std::string& path)
   m.format = "onnx";
   add_metadata(proto, m.metadata);
   auto summary = std::make_shared<GraphSummary>();
+  summary->ir_version = proto.ir_version();
+  for (const auto& op : proto.opset_import())
+    summary->opsets.emplace_back(op.domain().empty() ? std::string("ai.onnx") : op.domain(), op.version());
+  std::sort(summary->opsets.begin(), summary->opsets.end());
   if (graph) {
     GraphWalker walker(files, m.tensors, *summary);
     walker.graph(*graph, 0, 0);

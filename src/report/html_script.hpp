@@ -208,7 +208,9 @@ function render_graph() {
     sec.append(h('table', {id: 'graph-ops'}, h('thead', {}, h('tr', {}, h('th', {text: 'op'}), h('th', {text: 'A'}), h('th', {text: 'B'}))),
       h('tbody', {}, ...ops.map(c => h('tr', {}, h('td', {class: 'mono', text: c.op}),
         h('td', {class: 'num', text: fmt_int(c.a)}), h('td', {class: 'num', text: fmt_int(c.b)}))))));
-  const rows = [...g.nodes_added.map(n => ['added', n, '']), ...g.nodes_removed.map(n => ['removed', n, '']),
+  const rows = [...(g.ir_version.a !== g.ir_version.b ? [['ir_version', '', g.ir_version.a + ' \u2192 ' + g.ir_version.b]] : []),
+                ...g.opsets.filter(o => o.a !== o.b).map(o => ['opset', o.domain, (o.a === null ? '(absent)' : o.a) + ' \u2192 ' + (o.b === null ? '(absent)' : o.b)]),
+                ...g.nodes_added.map(n => ['added', n, '']), ...g.nodes_removed.map(n => ['removed', n, '']),
                 ...g.nodes_changed.map(c => ['changed', c.node, c.changes.join(', ')]),
                 ...g.inputs.map(v => ['input', v.name, v.a + ' \u2192 ' + v.b]),
                 ...g.outputs.map(v => ['output', v.name, v.a + ' \u2192 ' + v.b])];

@@ -65,7 +65,12 @@ Json graph_json(const GraphDiff& g) {
     for (const auto& c : v) out.push_back(Json{{"name", c.name}, {"a", c.a}, {"b", c.b}});
     return out;
   };
-  return Json{{"nodes_a", g.nodes_a},         {"nodes_b", g.nodes_b},
+  Json opsets = Json::array();
+  const auto version = [](int64_t v) { return v ? Json(v) : Json(nullptr); };
+  for (const auto& o : g.opsets) opsets.push_back(Json{{"domain", o.domain}, {"a", version(o.a)}, {"b", version(o.b)}});
+  return Json{{"ir_version", {{"a", g.ir_version_a}, {"b", g.ir_version_b}}},
+              {"opsets", opsets},
+              {"nodes_a", g.nodes_a},         {"nodes_b", g.nodes_b},
               {"too_large", g.too_large},     {"differs", g.differs()},
               {"op_counts", ops},             {"added", g.added},
               {"removed", g.removed},         {"changed", g.changed},

@@ -38,7 +38,8 @@ Json value_hist_json(const ValueHistogram& h, const HistRange& r);
 // (field order as QuantGroup; non-finite numbers as strings, none as null).
 Json quant_groups_json(const std::vector<QuantGroup>& groups);
 
-// The report's "graph" object (two ONNX models): nodes_a, nodes_b,
+// The report's "graph" object (two ONNX models): ir_version {a, b}, opsets
+// [{domain, a, b}] (null where a side lacks it), nodes_a, nodes_b,
 // too_large, differs, op_counts [{op, a, b}], added, removed, changed (exact
 // counts), nodes_added, nodes_removed (keys), nodes_changed [{node,
 // changes}] (at most kMaxListed each), inputs, outputs [{name, a, b}].

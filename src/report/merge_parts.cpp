@@ -307,6 +307,13 @@ TensorDiff tensor_of(const Fields& f, const Json& row, const HistRange& r) {
 
 GraphDiff graph_of(const Fields& f, const Json& g) {
   GraphDiff d;
+  const Json& ir = f.at(g, "ir_version");
+  d.ir_version_a = f.i64(f.at(ir, "a"), "graph.ir_version");
+  d.ir_version_b = f.i64(f.at(ir, "b"), "graph.ir_version");
+  for (const auto& o : f.at(g, "opsets")) {
+    const auto version = [&](const char* side) { return o.at(side).is_null() ? 0 : f.i64(f.at(o, side), "opsets"); };
+    d.opsets.push_back({f.str(f.at(o, "domain"), "domain"), version("a"), version("b")});
+  }
   d.nodes_a = f.u64(f.at(g, "nodes_a"), "graph.nodes_a");
   d.nodes_b = f.u64(f.at(g, "nodes_b"), "graph.nodes_b");
   d.too_large = f.boolean(f.at(g, "too_large"), "graph.too_large");

@@ -118,6 +118,13 @@ void print_graph(std::ostream& out, const GraphDiff& g, size_t top) {
   }
   out << '\n';
   std::vector<std::string> lines;
+  if (g.ir_version_a != g.ir_version_b)
+    lines.push_back("ir_version " + std::to_string(g.ir_version_a) + " → " + std::to_string(g.ir_version_b));
+  for (const auto& o : g.opsets) {
+    if (o.a == o.b) continue;
+    const auto v = [](int64_t x) { return x ? std::to_string(x) : std::string("(absent)"); };
+    lines.push_back("opset " + printable(o.domain) + " " + v(o.a) + " → " + v(o.b));
+  }
   for (const auto& n : g.nodes_added) lines.push_back("+ " + printable(n));
   for (const auto& n : g.nodes_removed) lines.push_back("- " + printable(n));
   for (const auto& n : g.nodes_changed) {

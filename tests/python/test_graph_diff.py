@@ -20,7 +20,8 @@ from test_html_report import browser, open_page  # noqa: F401  (pytest fixture)
 from test_onnx import _varint
 
 
-def model(act="Relu", trans_b=1, x_shape=(1, 4), extra=False, unnamed_add=False, w=None):
+def model(act="Relu", trans_b=1, x_shape=(1, 4), extra=False, unnamed_add=False, w=None, opsets=(("", 17),),
+          ir_version=None):
     weight = numpy_helper.from_array(w if w is not None else np.arange(12, dtype=np.float32).reshape(3, 4), "W")
     bias = numpy_helper.from_array(np.ones(3, np.float32), "bias")
     nodes = [helper.make_node("Gemm", ["x", "W"], ["h"], name="/fc/Gemm", transB=trans_b),
@@ -33,14 +34,19 @@ def model(act="Relu", trans_b=1, x_shape=(1, 4), extra=False, unnamed_add=False,
         out = "z"
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
                           [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 3])], [weight, bias])
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets])
+    if ir_version is not None:
+        m.ir_version = ir_version
+    return m
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     d = tmp_path_factory.mktemp("graph")
     onnx.save(model(), str(d / "a.onnx"))
-    onnx.save(model(act="Sigmoid", trans_b=0, x_shape=("batch", 4), extra=True, unnamed_add=True), str(d / "b.onnx"))
+    onnx.save(model(act="Sigmoid", trans_b=0, x_shape=("batch", 4), extra=True, unnamed_add=True,
+                    opsets=(("", 18), ("com.microsoft", 1))), str(d / "b.onnx"))
+    onnx.save(model(ir_version=7), str(d / "ir7.onnx"))
     onnx.save(model(w=np.arange(12, dtype=np.float32).reshape(3, 4) * 2), str(d / "w2.onnx"))
     return d
 
@@ -63,6 +69,18 @@ def test_json_graph_section(wd_bin, models):
     assert g["inputs"] == [{"name": "x", "a": "f32[1,4]", "b": "f32[batch,4]"}]
     assert g["outputs"] == [{"name": "y", "a": "f32[1,3]", "b": "(absent)"},
                             {"name": "z", "a": "(absent)", "b": "f32[1,3]"}]
+    ir = onnx.load(str(models / "a.onnx")).ir_version
+    assert g["ir_version"] == {"a": ir, "b": ir}
+    assert g["opsets"] == [{"domain": "ai.onnx", "a": 17, "b": 18}, {"domain": "com.microsoft", "a": None, "b": 1}]
+
+
+def test_ir_version_alone_is_a_graph_difference(wd_bin, models):
+    proc = run_wd(wd_bin, "a.onnx", "ir7.onnx", "--backend", "cpu", "--fail-if", "graph", "--json", "ir.json",
+                  cwd=models)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    g = load_report(models / "ir.json")["graph"]
+    assert g["differs"] and g["ir_version"]["b"] == 7 and (g["added"], g["removed"], g["changed"]) == (0, 0, 0)
+    assert f"graph  ir_version {g['ir_version']['a']} → 7" in proc.stdout
 
 
 def test_table_and_gate(wd_bin, models):
@@ -72,6 +90,7 @@ def test_table_and_gate(wd_bin, models):
     assert lines[0].startswith("graph  A 3 nodes, B 4 nodes: 1 added, 0 removed, 3 changed; op counts "), lines
     assert "graph  + Identity(z)" in lines and "graph  ~ /fc/Gemm: attribute transB" in lines
     assert "graph  input x: f32[1,4] → f32[batch,4]" in lines
+    assert "graph  opset ai.onnx 17 → 18" in lines and "graph  opset com.microsoft (absent) → 1" in lines
     assert "--fail-if triggered by 1 (graph)" in proc.stdout
     # The same graph with other weights: the gate passes, the values decide.
     same = run_wd(wd_bin, "a.onnx", "w2.onnx", "--backend", "cpu", "--fail-if", "graph", cwd=models)
