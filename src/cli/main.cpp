@@ -45,7 +45,6 @@ struct CliArgs : wd::cli::SharedArgs {
   std::string shard;
 };
 
-
 // What a diff needs before any model is opened: options, gates and report
 // destinations, all checked (nothing is opened before every destination is
 // known not to be an input).

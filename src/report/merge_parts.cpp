@@ -104,9 +104,10 @@ class Fields {
 
 struct Part {
   std::string path;
-  Json json;
+  Json json;  // the report without its "tensors", which are in `rows`
   uint32_t k = 0, n = 0;
   uint64_t entries = 0;
+  std::vector<std::pair<uint64_t, TensorDiff>> rows;  // (index, tensor)
 };
 
 Part read_part(const PartText& text) {
@@ -128,6 +129,7 @@ Part read_part(const PartText& text) {
   p.n = static_cast<uint32_t>(n);
   p.entries = f.u64(f.at(head, "entries"), "part.entries");
   if (!f.at(p.json, "tensors").is_array()) f.fail("'tensors' is not an array");
+  if (!f.at(p.json, "options").is_object()) f.fail("'options' is not an object");
   return p;
 }
 
@@ -332,6 +334,22 @@ GraphDiff graph_of(const Fields& f, const Json& g) {
   return d;
 }
 
+// A part's rows, converted as soon as it is read so that only one part's
+// JSON is held as a DOM at a time (its histograms are most of its size).
+void take_rows(Part& p) {
+  const Fields f(p.path);
+  std::vector<std::string> gates;
+  const HistRange hist = settings_of(f, f.at(p.json, "options"), gates).hist;
+  Json& tensors = p.json.at("tensors");
+  p.rows.reserve(tensors.size());
+  for (const auto& row : tensors) {
+    const uint64_t index = f.u64(f.at(row, "index"), "index");
+    if (index >= p.entries) f.fail("tensor index " + std::to_string(index) + " outside the run's entries");
+    p.rows.emplace_back(index, tensor_of(f, row, hist));
+  }
+  p.json.erase("tensors");
+}
+
 }  // namespace
 
 MergedRun merge_parts(const std::vector<std::string>& paths) {
@@ -346,6 +364,7 @@ MergedRun merge_part_texts(std::vector<PartText> texts) {
   for (auto& t : texts) {
     parts.push_back(read_part(t));
     t.json = std::string();  // the DOM holds it now
+    take_rows(parts.back());
   }
   std::stable_sort(parts.begin(), parts.end(), [](const Part& x, const Part& y) { return x.k < y.k; });
   const Part& ref = parts.front();
@@ -394,24 +413,23 @@ MergedRun merge_part_texts(std::vector<PartText> texts) {
   r.notices = f.strs(f.at(f.at(ref.json, "part"), "notices"), "part.notices");
 
   uint64_t rows = 0;
-  for (const auto& p : parts) rows += p.json.at("tensors").size();
+  for (const auto& p : parts) rows += p.rows.size();
   if (rows != ref.entries)
     throw Error(Errc::conflict, "the parts hold " + std::to_string(rows) + " tensors of the run's " +
                                     std::to_string(ref.entries), ref.path);
   std::vector<std::optional<TensorDiff>> slots(ref.entries);
   uint64_t bytes_read = 0;
   double seconds = 0;
-  for (const auto& p : parts) {
+  for (auto& p : parts) {
     const Fields pf(p.path);
     const Json& summary = pf.at(p.json, "summary");
     bytes_read += pf.u64(pf.at(summary, "bytes_read"), "summary.bytes_read");
     seconds = std::max(seconds, pf.f64(pf.at(summary, "seconds"), "summary.seconds"));
-    for (const auto& row : p.json.at("tensors")) {
-      const uint64_t index = pf.u64(pf.at(row, "index"), "index");
-      if (index >= ref.entries) pf.fail("tensor index " + std::to_string(index) + " outside the run's entries");
+    for (auto& [index, t] : p.rows) {  // index < entries: take_rows, and every part has the same entries
       if (slots[index]) throw Error(Errc::conflict, "entry " + std::to_string(index) + " is in two parts", p.path);
-      slots[index] = tensor_of(pf, row, r.settings.hist);
+      slots[index] = std::move(t);
     }
+    std::vector<std::pair<uint64_t, TensorDiff>>().swap(p.rows);
   }
   r.tensors.reserve(slots.size());
   for (auto& t : slots) r.tensors.push_back(std::move(*t));  // all present: rows == entries, none twice
