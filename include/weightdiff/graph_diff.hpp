@@ -46,7 +46,13 @@ struct GraphDiff {
   std::vector<NodeChange> nodes_changed;
   uint64_t added = 0, removed = 0, changed = 0;
   std::vector<ValueChange> inputs, outputs;
-  bool differs() const;
+  // Anything above differs, or exactly one side was too large (then the
+  // graphs cannot be the same); both too large: only what was compared.
+  bool differs() const { return differs_; }
+  void set_differs(bool d) { differs_ = d; }  // diff_graphs, and merge reading a part
+
+ private:
+  bool differs_ = false;
 };
 
 inline constexpr size_t kMaxListed = 1000;

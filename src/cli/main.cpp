@@ -128,6 +128,19 @@ int run(const CliArgs& args) {
   return wd::exit_code(c.result, !p.gates.empty());
 }
 
+// A rank's error line as rank 0 prints it: "weightdiff: error: ..." becomes
+// "weightdiff: error: rank R: ..." (rank 0's own stays as it is).
+std::string rank_line(int rank, std::string line) {
+  if (rank == 0) return line;
+  const std::string head = "weightdiff: error: ";
+  const size_t at = line.starts_with(head) ? head.size() : line.find(": ") + 2;
+  std::string where = "rank ";
+  where += std::to_string(rank);
+  where += ": ";
+  line.insert(at, where);
+  return line;
+}
+
 // Under mpirun: every rank computes its part; any rank's failure is every
 // rank's exit 2 with one line (the lowest failing rank's) from rank 0 and no
 // report; else rank 0 merges the parts as `weightdiff merge` does and alone
@@ -147,18 +160,16 @@ int run_ranks(const CliArgs& args, wd::cli::MpiWorld& world) {
     line = wd::cli::current_error_line();
   }
   if (const auto failed = world.first_failure(status, line)) {
-    if (world.rank() == 0) {
-      std::string where = failed->second;
-      if (failed->first != 0) {  // "weightdiff: error: ..." -> "weightdiff: error: rank R: ..."
-        const std::string head = "weightdiff: error: ";
-        const size_t at = where.starts_with(head) ? head.size() : where.find(": ") + 2;
-        where.insert(at, "rank " + std::to_string(failed->first) + ": ");
-      }
-      std::cerr << where << '\n';
-    }
+    if (world.rank() == 0) std::cerr << rank_line(failed->first, failed->second) << '\n';
     return 2;
   }
-  std::vector<std::string> parts = world.gather(part);
+  std::vector<std::string> parts;
+  try {
+    parts = world.gather(part);
+  } catch (...) {  // out of memory receiving the parts: the others would wait in the broadcast
+    std::cerr << wd::cli::current_error_line() << '\n';
+    world.abort(2);
+  }
   part = std::string();
   int code = 2;
   if (world.rank() == 0) {
@@ -233,6 +244,17 @@ int main(int argc, char** argv) {
                  "K/N: compare only the K-th of N parts of the pairs (balanced by bytes); --json then\n"
                  "writes a part that weightdiff merge joins with the others into the single run's reports");
 
-  return wd::cli::parse_and_run(app, argc, argv,
-                                [&] { return world ? run_ranks(args, *world) : run(args); });
+  if (!world) return wd::cli::parse_and_run(app, argc, argv, [&] { return run(args); });
+  // Under mpirun every rank takes part in every collective, whatever its
+  // command line says (MPMD: each rank has its own): a rank that ends at
+  // parsing (help, version, a bad option) ends every rank.
+  static NullBuffer quiet_out;
+  if (world->rank() != 0) std::cout.rdbuf(&quiet_out);
+  const auto end = wd::cli::parse_only(app, argc, argv);
+  if (const auto failed = world->first_failure(end ? 1 : 0, end ? end->line : std::string())) {
+    if (world->rank() == 0 && !(end && end->line.empty()))  // help and version are printed already
+      std::cerr << rank_line(failed->first, failed->second) << '\n';
+    return world->broadcast(end ? end->code : 2);
+  }
+  return run_ranks(args, *world);  // reports every error itself, on rank 0
 }

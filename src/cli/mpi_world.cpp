@@ -103,6 +103,11 @@ int MpiWorld::broadcast(int value) {
   return value;
 }
 
+void MpiWorld::abort(int code) {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; this says so to the compiler
+}
+
 #else  // no MPI in this build: every run is a plain one
 
 bool built_with_mpi() { return false; }
@@ -115,6 +120,7 @@ MpiWorld::~MpiWorld() = default;
 std::optional<std::pair<int, std::string>> MpiWorld::first_failure(int, const std::string&) { return std::nullopt; }
 std::vector<std::string> MpiWorld::gather(const std::string&) { return {}; }
 int MpiWorld::broadcast(int value) { return value; }
+void MpiWorld::abort(int code) { std::_Exit(code); }
 
 #endif
 

@@ -33,6 +33,9 @@ class MpiWorld {
   std::vector<std::string> gather(const std::string& text);
   // Collective: rank 0's value at every rank.
   int broadcast(int value);
+  // Ends every rank's process now (a rank that cannot take part in the
+  // next collective: the others would wait for it forever).
+  [[noreturn]] void abort(int code);
 
  private:
   MpiWorld(int rank, int size, int local_rank) : rank_(rank), size_(size), local_rank_(local_rank) {}

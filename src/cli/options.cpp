@@ -92,18 +92,27 @@ std::string one_line(std::string_view text) {
 
 }  // namespace
 
-int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& run) {
+std::optional<ParseEnd> parse_only(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
+    return std::nullopt;
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return ParseEnd{app.exit(e), ""};
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return ParseEnd{app.exit(e), ""};
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return ParseEnd{app.exit(e), ""};
   } catch (const CLI::ParseError& e) {
-    std::cerr << "weightdiff: error: " << one_line(e.what()) << '\n';
-    return 2;
+    std::string line = "weightdiff: error: ";  // += only: GCC 12's -Wrestrict
+    line += one_line(e.what());
+    return ParseEnd{2, line};
+  }
+}
+
+int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& run) {
+  if (const auto end = parse_only(app, argc, argv)) {
+    if (!end->line.empty()) std::cerr << end->line << '\n';
+    return end->code;
   }
   try {
     return run();

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,15 @@ bool want_progress(const std::string& mode);
 // bad command line or any error into one line on stderr and exit status 2
 // (help and --version exit as CLI11 says).
 int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& run);
+
+// The parse alone: nullopt when the command line is good, else how the
+// command ends: help and version printed (code 0), or a bad command line
+// (code 2 and its error line, not printed).
+struct ParseEnd {
+  int code = 0;
+  std::string line;
+};
+std::optional<ParseEnd> parse_only(CLI::App& app, int argc, char** argv);
 
 // Inside a catch block: the one line parse_and_run prints for the exception
 // being handled ("weightdiff: error: ..."), without the newline.

@@ -25,9 +25,9 @@ std::map<std::string, const GraphNode*> keyed(const GraphSummary& g) {
       key += n.outputs.empty() ? std::string() : n.outputs.front();
       key += ')';
     }
-    if (out.count(key)) {  // malformed graphs only: keep both, told apart by place
+    for (size_t k = i; out.count(key); k += g.nodes.size()) {  // malformed graphs only: keep every node
       key += '#';
-      key += std::to_string(i);
+      key += std::to_string(k);
     }
     out.emplace(std::move(key), &n);
   }
@@ -74,18 +74,17 @@ std::vector<ValueChange> values_diff(const std::vector<GraphValue>& a, const std
   return out;
 }
 
-}  // namespace
-
-bool GraphDiff::differs() const {
-  if (ir_version_a != ir_version_b) return true;
-  for (const auto& o : opsets)
+// What diff_graphs found, once every field is filled.
+bool any_difference(const GraphDiff& d) {
+  if (d.ir_version_a != d.ir_version_b || !d.inputs.empty() || !d.outputs.empty()) return true;
+  for (const auto& o : d.opsets)
     if (o.a != o.b) return true;
-  if (!inputs.empty() || !outputs.empty()) return true;
-  if (too_large) return false;  // no node was compared
-  for (const auto& c : op_counts)
+  for (const auto& c : d.op_counts)
     if (c.a != c.b) return true;
-  return added || removed || changed || !inputs.empty() || !outputs.empty();
+  return d.added || d.removed || d.changed;
 }
+
+}  // namespace
 
 GraphDiff diff_graphs(const GraphSummary& a, const GraphSummary& b) {
   GraphDiff d;
@@ -102,6 +101,7 @@ GraphDiff diff_graphs(const GraphSummary& a, const GraphSummary& b) {
   d.outputs = values_diff(a.outputs, b.outputs);
   if (a.truncated || b.truncated) {
     d.too_large = true;
+    d.set_differs(a.truncated != b.truncated || any_difference(d));
     return d;
   }
   d.nodes_a = a.nodes.size();
@@ -126,6 +126,7 @@ GraphDiff diff_graphs(const GraphSummary& a, const GraphSummary& b) {
   }
   for (const auto& [key, node] : kb)
     if (!ka.count(key) && d.added++ < kMaxListed) d.nodes_added.push_back(key);
+  d.set_differs(any_difference(d));
   return d;
 }
 

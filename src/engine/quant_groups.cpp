@@ -1,6 +1,7 @@
 #include "weightdiff/quant_groups.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <utility>
 
@@ -17,12 +18,21 @@ bool quantized_dtype(const std::string& name) {
 
 bool counted(const TensorDiff& t) { return t.stats && is_compared(t.status) && t.floating; }
 
+// NaN first, then ascending: a strict weak order even with NaN (a pair
+// whose sums overflowed to inf gives inf/inf), so sorting is well defined.
+bool nan_first_less(double x, double y) {
+  if (std::isnan(x)) return !std::isnan(y);
+  return !std::isnan(y) && x < y;
+}
+
 // The lower median: the ⌈n/2⌉-th smallest of v (non-empty).
 double lower_median(std::vector<double> v) {
   const auto mid = v.begin() + static_cast<std::ptrdiff_t>((v.size() - 1) / 2);
-  std::nth_element(v.begin(), mid, v.end());
+  std::nth_element(v.begin(), mid, v.end(), nan_first_less);
   return *mid;
 }
+
+double largest(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end(), nan_first_less); }
 
 struct Members {
   QuantGroup g;
@@ -46,7 +56,8 @@ std::vector<QuantGroup> quant_groups(const DiffResult& r) {
     const PairStats& s = *t.stats;
     Members& m = by_key[{quant_type(t, true), quant_type(t, false)}];
     const double snr = snr_db_of(s.sum_sq_diff, s.sum_sq_a);
-    if (m.g.tensors == 0 || snr < m.g.snr_db_min) {
+    // A NaN SNR (overflowed sums) is the worst: it tells nothing.
+    if (m.g.tensors == 0 || nan_first_less(snr, m.g.snr_db_min)) {
       m.g.snr_db_min = snr;
       m.g.worst = t.name;
     }
@@ -67,17 +78,17 @@ std::vector<QuantGroup> quant_groups(const DiffResult& r) {
     g.rel_l2 = rel_l2_of(g.sum_sq_diff, g.sum_sq_a);
     g.snr_db = snr_db_of(g.sum_sq_diff, g.sum_sq_a);
     g.rel_l2_median = lower_median(m.rel_l2);
-    g.rel_l2_max = *std::max_element(m.rel_l2.begin(), m.rel_l2.end());
+    g.rel_l2_max = largest(m.rel_l2);
     g.snr_db_median = lower_median(m.snr_db);
     if (!m.max_abs.empty()) {
       g.max_abs_median = lower_median(m.max_abs);
-      g.max_abs_max = *std::max_element(m.max_abs.begin(), m.max_abs.end());
+      g.max_abs_max = largest(m.max_abs);
     }
     groups.push_back(std::move(g));
   }
   // std::map gave them in key order: a stable sort keeps it for equal SNRs.
   std::stable_sort(groups.begin(), groups.end(),
-                   [](const QuantGroup& x, const QuantGroup& y) { return x.snr_db < y.snr_db; });
+                   [](const QuantGroup& x, const QuantGroup& y) { return nan_first_less(x.snr_db, y.snr_db); });
   return groups;
 }
 

@@ -31,6 +31,11 @@ constexpr int kMaxGraphDepth = 64;
 // far fewer; a hostile one with more gets no derived names, not 10x its
 // size in memory.
 constexpr size_t kMaxNamingNodes = 1'000'000;
+// The graph summary (issue 15's graph comparison): a graph input's or
+// output's message at most 1 MiB, and the summary's memory at most 512 MiB;
+// beyond that the graph is reported as too large to compare.
+constexpr uint64_t kMaxValueInfoBytes = uint64_t{1} << 20;
+constexpr uint64_t kMaxSummaryBytes = uint64_t{512} << 20;
 // Messages at least this big have their pages dropped once read.
 constexpr uint64_t kReleaseAfter = uint64_t{1} << 20;
 
@@ -40,12 +45,12 @@ enum : uint32_t {
   kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12, kGraphSparseInitializer = 15,
   kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7,
   kAttrName = 1, kAttrFloat = 2, kAttrInt = 3, kAttrTensor = 5, kAttrGraph = 6,
-  kAttrFloats = 7, kAttrInts = 8, kAttrStrings = 9, kAttrGraphs = 11, kAttrSparseTensor = 22,
+  kAttrFloats = 7, kAttrInts = 8, kAttrStrings = 9, kAttrTensors = 10, kAttrGraphs = 11,
+  kAttrSparseTensor = 22, kAttrSparseTensors = 23,
 };
 
 // FNV-1a: a node attribute's identity for the graph comparison.
-uint64_t hash_bytes(const std::byte* p, uint64_t n) {
-  uint64_t h = 14695981039346656037ull;
+uint64_t hash_bytes(const std::byte* p, uint64_t n, uint64_t h) {
   for (uint64_t i = 0; i < n; ++i) h = (h ^ static_cast<uint8_t>(p[i])) * 1099511628211ull;
   return h;
 }
@@ -194,12 +199,29 @@ class GraphWalker {
 
   // A main-graph input or output, for the graph comparison.
   void value_info(const wire::Field& f, std::vector<GraphValue>& out) {
+    if (f.payload.size() > kMaxValueInfoBytes)
+      throw Error(Errc::malformed, "a graph input or output of " + std::to_string(f.payload.size()) +
+                                       " bytes (at most 1 MiB)", files_.path);
+    if (!charge_summary(sizeof(GraphValue))) return;
     onnx::ValueInfoProto v;
     if (!v.ParseFromArray(base() + f.payload.begin, static_cast<int>(f.payload.size())))
       throw Error(Errc::malformed, "a graph input or output is not a ValueInfoProto", files_.path);
     if (v.name().size() > kMaxTensorName)
       throw Error(Errc::malformed, "a graph input or output name longer than 16 KiB", files_.path);
-    out.push_back({v.name(), v.has_type() ? value_type(v.type()) : std::string()});
+    GraphValue value{v.name(), v.has_type() ? value_type(v.type()) : std::string()};
+    if (charge_summary(value.name.size() + value.type.size())) out.push_back(std::move(value));
+  }
+
+  // Counts bytes against the summary's budget; false (and the summary
+  // dropped, truncated) once over it: per node the strings cost far more
+  // in memory than their bytes in the file (an empty input: 2 bytes there).
+  bool charge_summary(uint64_t bytes) {
+    if (summary_.truncated) return false;
+    summary_bytes_ += bytes;
+    if (summary_bytes_ <= kMaxSummaryBytes) return true;
+    summary_.truncated = true;
+    std::vector<GraphNode>().swap(summary_.nodes);
+    return false;
   }
 
   void expect_message(const wire::Field& f, const char* in) const {
@@ -225,8 +247,9 @@ class GraphWalker {
           f.number != kNodeAttribute && f.number != kNodeName && f.number != kNodeInput)
         continue;
       expect_message(f, "NodeProto");
-      if (summarize && f.number == kNodeInput) summary.inputs.push_back(field_string(base(), f));
-      if (summarize && f.number == kNodeOutput) summary.outputs.push_back(field_string(base(), f));
+      if (summarize && (f.number == kNodeInput || f.number == kNodeOutput) &&
+          charge_summary(sizeof(std::string) + f.payload.size()))
+        (f.number == kNodeInput ? summary.inputs : summary.outputs).push_back(field_string(base(), f));
       if (f.number == kNodeInput) {
         if (use.n_inputs < use.inputs.size()) use.inputs[use.n_inputs++] = field_view(base(), f);
       } else if (f.number == kNodeOutput && !has_output) {
@@ -265,15 +288,27 @@ class GraphWalker {
       std::vector<GraphNode>().swap(summary_.nodes);
       return;
     }
+    if (summary_.truncated || !charge_summary(sizeof(GraphNode) + name.size() + op.size())) return;
     node.name = name;
     node.op_type = std::move(op);
     for (const auto& a : attrs) {
+      // The attribute's fields hashed in order, a tensor's (a Constant's
+      // value: weights, compared as a tensor) by its size only, so that
+      // opening a model reads no tensor data for it.
       std::string attr_name;
+      uint64_t h = 14695981039346656037ull;
       wire::FieldReader reader(base(), a, files_.path);
       wire::Field f;
-      while (reader.next(f))
+      while (reader.next(f)) {
         if (f.number == kAttrName && f.type == wire::kLength) attr_name = field_string(base(), f);
-      node.attributes.emplace_back(std::move(attr_name), hash_bytes(base() + a.begin, a.size()));
+        const bool tensor = f.number == kAttrTensor || f.number == kAttrTensors || f.number == kAttrSparseTensor ||
+                            f.number == kAttrSparseTensors;
+        const uint64_t head[3] = {f.number, f.type, tensor ? f.payload.size() : f.value};
+        h = hash_bytes(reinterpret_cast<const std::byte*>(head), sizeof head, h);
+        if (!tensor && f.type == wire::kLength) h = hash_bytes(base() + f.payload.begin, f.payload.size(), h);
+      }
+      if (!charge_summary(sizeof(std::pair<std::string, uint64_t>) + attr_name.size())) return;
+      node.attributes.emplace_back(std::move(attr_name), h);
     }
     std::sort(node.attributes.begin(), node.attributes.end());
     summary_.nodes.push_back(std::move(node));
@@ -408,6 +443,7 @@ class GraphWalker {
   std::vector<OnnxNodeUse> main_nodes_;
   bool naming_overflow_ = false;
   GraphSummary& summary_;
+  uint64_t summary_bytes_ = 0;
 };
 
 void add_metadata(const onnx::ModelProto& m, std::map<std::string, std::string>& meta) {

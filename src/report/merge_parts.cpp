@@ -26,7 +26,9 @@ using Json = nlohmann::json;
 
 // A model of more tensors than this is not described by a part (its
 // description is rebuilt with that many empty tensor entries).
-constexpr uint64_t kMaxModelTensors = uint64_t{1} << 22;
+// A part is at most a few levels deep (the graph's nodes_changed: 4).
+constexpr int kMaxDepth = 16;
+constexpr uint64_t kMaxModelTensors = uint64_t{1} << 20;
 
 std::string read_whole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -51,6 +53,12 @@ class Fields {
     if (it == o.end()) fail(std::string("no field '") + key + "'");
     return *it;
   }
+  // An array field (iterating anything else would take its values).
+  const Json& array(const Json& o, const char* key) const {
+    const Json& v = at(o, key);
+    if (!v.is_array()) fail(std::string("'") + key + "' is not an array");
+    return v;
+  }
   const Json* find(const Json& o, const char* key) const {
     const auto it = o.find(key);
     return it == o.end() ? nullptr : &*it;
@@ -60,7 +68,9 @@ class Fields {
     return v.get<uint64_t>();
   }
   int64_t i64(const Json& v, const char* what) const {
-    if (!v.is_number_integer()) fail(std::string("'") + what + "' is not an integer");
+    if (!v.is_number_integer() ||
+        (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())))
+      fail(std::string("'") + what + "' is not an integer of 64 bits");
     return v.get<int64_t>();
   }
   // SPEC §5: finite numbers as numbers, non-finite as "nan", "inf", "-inf".
@@ -113,8 +123,13 @@ struct Part {
 Part read_part(const PartText& text) {
   Part p;
   p.path = text.name;
-  p.json = Json::parse(text.json, nullptr, /*allow_exceptions=*/false);
   const Fields f(p.path);
+  // Nesting bounded while parsing: comparing and copying a DOM recurse.
+  const Json::parser_callback_t bounded = [&](int depth, Json::parse_event_t, Json&) {
+    if (depth > kMaxDepth) f.fail("JSON nested more than " + std::to_string(kMaxDepth) + " deep");
+    return true;
+  };
+  p.json = Json::parse(text.json, bounded, /*allow_exceptions=*/false);
   if (p.json.is_discarded()) f.fail("not JSON");
   if (!p.json.is_object() || !p.json.contains("part"))
     f.fail("not the JSON report of a --shard run (no \"part\" field)");
@@ -150,16 +165,24 @@ void check_together(const Part& ref, const Part& p) {
   };
   if (p.n != ref.n) conflict("another number of parts");
   if (p.entries != ref.entries) conflict("another number of entries");
-  const Json& hp = p.json.at("part");
-  const Json& hr = ref.json.at("part");
-  if (hp.value("inputs", Json()) != hr.value("inputs", Json()))
+  // Compared in place: a missing field on both sides is equal.
+  const auto same = [](const Json& x, const Json& y, const char* key) {
+    const auto ix = x.find(key), iy = y.find(key);
+    if (ix == x.end() || iy == y.end()) return (ix == x.end()) == (iy == y.end());
+    return *ix == *iy;
+  };
+  if (!same(p.json.at("part"), ref.json.at("part"), "inputs"))
     conflict("other input files (path, size or modification time)");
   for (const char* key : {"schema_version", "a", "b", "metadata_diffs", "graph"})
-    if (p.json.value(key, Json()) != ref.json.value(key, Json())) conflict(std::string("another '") + key + "'");
-  Json op = p.json.value("options", Json()), orf = ref.json.value("options", Json());
-  if (op.is_object()) op.erase("shard");
-  if (orf.is_object()) orf.erase("shard");
-  if (op != orf) conflict("other options");
+    if (!same(p.json, ref.json, key)) conflict(std::string("another '") + key + "'");
+  const Json& op = p.json.at("options");  // objects (read_part)
+  const Json& orf = ref.json.at("options");
+  bool options_equal = true;
+  for (const auto& [key, v] : op.items())
+    if (key != "shard" && !same(op, orf, key.c_str())) options_equal = false;
+  for (const auto& [key, v] : orf.items())
+    if (key != "shard" && !op.contains(key)) options_equal = false;
+  if (!options_equal) conflict("other options");
 }
 
 Model model_of(const Fields& f, const Json& m) {
@@ -167,7 +190,7 @@ Model model_of(const Fields& f, const Json& m) {
   out.path = f.str(f.at(m, "path"), "path");
   out.format = f.str(f.at(m, "format"), "format");
   const uint64_t tensors = f.u64(f.at(m, "tensors"), "tensors");
-  if (tensors > kMaxModelTensors) f.fail("a model of more than 2^22 tensors");
+  if (tensors > kMaxModelTensors) f.fail("a model of more than 2^20 tensors");
   out.tensors.resize(tensors);
   out.bytes = f.u64(f.at(m, "bytes"), "bytes");
   const Json& meta = f.at(m, "metadata");
@@ -312,24 +335,32 @@ GraphDiff graph_of(const Fields& f, const Json& g) {
   const Json& ir = f.at(g, "ir_version");
   d.ir_version_a = f.i64(f.at(ir, "a"), "graph.ir_version");
   d.ir_version_b = f.i64(f.at(ir, "b"), "graph.ir_version");
-  for (const auto& o : f.at(g, "opsets")) {
-    const auto version = [&](const char* side) { return o.at(side).is_null() ? 0 : f.i64(f.at(o, side), "opsets"); };
+  for (const auto& o : f.array(g, "opsets")) {
+    const auto version = [&](const char* side) {
+      const Json& v = f.at(o, side);
+      return v.is_null() ? int64_t{0} : f.i64(v, "opsets");
+    };
     d.opsets.push_back({f.str(f.at(o, "domain"), "domain"), version("a"), version("b")});
   }
   d.nodes_a = f.u64(f.at(g, "nodes_a"), "graph.nodes_a");
   d.nodes_b = f.u64(f.at(g, "nodes_b"), "graph.nodes_b");
   d.too_large = f.boolean(f.at(g, "too_large"), "graph.too_large");
-  for (const auto& c : f.at(g, "op_counts"))
+  for (const auto& c : f.array(g, "op_counts"))
     d.op_counts.push_back({f.str(f.at(c, "op"), "op"), f.u64(f.at(c, "a"), "a"), f.u64(f.at(c, "b"), "b")});
   d.added = f.u64(f.at(g, "added"), "graph.added");
   d.removed = f.u64(f.at(g, "removed"), "graph.removed");
   d.changed = f.u64(f.at(g, "changed"), "graph.changed");
   d.nodes_added = f.strs(f.at(g, "nodes_added"), "graph.nodes_added");
   d.nodes_removed = f.strs(f.at(g, "nodes_removed"), "graph.nodes_removed");
-  for (const auto& c : f.at(g, "nodes_changed"))
+  for (const auto& c : f.array(g, "nodes_changed"))
     d.nodes_changed.push_back({f.str(f.at(c, "node"), "node"), f.strs(f.at(c, "changes"), "changes")});
+  if (d.nodes_added.size() > std::min<uint64_t>(d.added, kMaxListed) ||
+      d.nodes_removed.size() > std::min<uint64_t>(d.removed, kMaxListed) ||
+      d.nodes_changed.size() > std::min<uint64_t>(d.changed, kMaxListed))
+    f.fail("graph: more nodes listed than counted");
+  d.set_differs(f.boolean(f.at(g, "differs"), "graph.differs"));
   for (auto [key, out] : {std::pair{"inputs", &d.inputs}, std::pair{"outputs", &d.outputs}})
-    for (const auto& v : f.at(g, key))
+    for (const auto& v : f.array(g, key))
       out->push_back({f.str(f.at(v, "name"), "name"), f.str(f.at(v, "a"), "a"), f.str(f.at(v, "b"), "b")});
   return d;
 }
@@ -394,7 +425,7 @@ MergedRun merge_part_texts(std::vector<PartText> texts) {
   r.devices = f.strs(f.at(backend, "devices"), "backend.devices");
   const uint64_t threads = f.u64(f.at(backend, "threads"), "backend.threads");
   r.threads = static_cast<unsigned>(std::min<uint64_t>(threads, std::numeric_limits<unsigned>::max()));
-  for (const auto& m : f.at(ref.json, "metadata_diffs")) {
+  for (const auto& m : f.array(ref.json, "metadata_diffs")) {
     MetadataDiff d;
     d.key = f.str(f.at(m, "key"), "metadata_diffs.key");
     if (!f.at(m, "a").is_null()) d.a = f.str(m.at("a"), "metadata_diffs.a");

@@ -139,7 +139,8 @@ void print_graph(std::ostream& out, const GraphDiff& g, size_t top) {
   const size_t shown = top == 0 ? lines.size() : std::min(top, lines.size());
   for (size_t i = 0; i < shown; ++i) out << "graph  " << lines[i] << '\n';
   const uint64_t listed = g.nodes_added.size() + g.nodes_removed.size() + g.nodes_changed.size();
-  const uint64_t hidden = (lines.size() - shown) + (g.added + g.removed + g.changed - listed);
+  const uint64_t counted = g.added + g.removed + g.changed;
+  const uint64_t hidden = (lines.size() - shown) + (counted > listed ? counted - listed : 0);
   if (hidden) out << "… " << hidden << " more graph differences" << (top ? " (--top 0 shows all)" : "") << '\n';
 }
 

@@ -163,3 +163,12 @@ def test_quant_section_renders(browser, wd_bin, tmp_path):  # noqa: F811
     assert "f32 \u2192 f8e4m3fn" in page.eval("document.getElementById('quant-table').innerText")
     assert page.problems() == []
     page.close()
+
+
+def test_huge_graph_input_is_exit_2(wd_bin, tmp_path):
+    m = model()
+    m.graph.input[0].doc_string = "x" * (2 << 20)  # a 2 MiB ValueInfoProto
+    onnx.save(m, str(tmp_path / "huge.onnx"))
+    proc = run_wd(wd_bin, tmp_path / "huge.onnx", tmp_path / "huge.onnx", "--json", tmp_path / "r.json")
+    assert_clean_failure(proc, "huge.onnx", tmp_path / "r.json")
+    assert "at most 1 MiB" in proc.stderr

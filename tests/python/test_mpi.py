@@ -121,3 +121,21 @@ def test_shard_under_mpirun_is_a_usage_error(mpi, pair):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = weightdiff_lines(proc.stderr)
     assert len(lines) == 1 and "--shard" in lines[0], proc.stderr
+
+
+def test_a_rank_with_a_bad_command_line_stops_every_rank(mpi, pair):
+    """MPMD: rank 1 alone has an unknown option. It must not leave rank 0
+    waiting in a collective: every rank exits 2, one line from rank 0."""
+    good = [mpi, "a.safetensors", "b.safetensors", "--backend", "cpu", "--json", "cl.json"]
+    proc = mpirun(pair, good, good + ["--no-such-option"])
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = weightdiff_lines(proc.stderr)
+    assert len(lines) == 1 and lines[0].startswith("weightdiff: error: rank 1: ") and "no-such-option" in lines[0], \
+        proc.stderr
+    assert not (pair / "cl.json").exists()
+
+
+def test_version_under_mpirun_prints_once(mpi, pair):
+    proc = mpirun(pair, [mpi, "--version"], [mpi, "--version"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("weightdiff ") == 1, proc.stdout

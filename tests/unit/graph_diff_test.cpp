@@ -86,8 +86,25 @@ TEST(GraphDiff, TooLargeComparesNoNode) {
   b.truncated = true;
   const GraphDiff d = diff_graphs(a, b);
   EXPECT_TRUE(d.too_large);
-  EXPECT_FALSE(d.differs());  // nodes unknown; inputs, outputs, opsets equal
+  EXPECT_TRUE(d.differs());  // one side kept its nodes, the other could not: not the same graph
   EXPECT_TRUE(d.op_counts.empty());
+  a.truncated = true;
+  a.nodes.clear();
+  EXPECT_FALSE(diff_graphs(a, b).differs());  // both too large: only inputs, outputs, opsets compared, equal
+  b.inputs = {{"x", "f16[1,4]"}};
+  EXPECT_TRUE(diff_graphs(a, b).differs());
+}
+
+TEST(GraphDiff, FallbackKeysNeverCollide) {
+  // "Relu(x)#2" is a node's own name; the two unnamed Relus writing x need
+  // fallback keys that stay distinct from it: no node may be dropped.
+  const auto a = graph({node("Relu(x)#2", "Relu", {"p"}, {"q"}), node("", "Relu", {"x"}, {"x"}),
+                        node("", "Relu", {"x"}, {"x"})});
+  auto b = a;
+  b.nodes[2].inputs = {"q"};
+  const GraphDiff d = diff_graphs(a, b);
+  EXPECT_EQ(d.changed, 1u);
+  EXPECT_EQ(d.added + d.removed, 0u);
 }
 
 TEST(GraphDiff, ListsAreBoundedCountsExact) {

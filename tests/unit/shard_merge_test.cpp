@@ -215,6 +215,23 @@ TEST_F(ShardMerge, RefusesFilesThatAreNoPart) {
   t.replace(raw, 6, "\"wax\":");
   wdtest::write_bytes(file("noraw.json"), t);
   expect_error([&] { merge_parts({parts[0], path("noraw.json")}); }, Errc::malformed, {"noraw.json", "raw"});
+  // Nesting without end (copying or comparing it would recurse): refused while parsing.
+  std::string deep = all.str();
+  const size_t graph_at = deep.find("\"metadata_diffs\":");
+  ASSERT_NE(graph_at, std::string::npos);
+  deep.insert(graph_at, "\"graph\": " + std::string(100000, '[') + std::string(100000, ']') + ",\n");
+  wdtest::write_bytes(file("deep.json"), deep);
+  expect_error([&] { merge_parts({parts[0], path("deep.json")}); }, Errc::malformed, {"deep.json", "nested"});
+  // A graph whose opsets lack a side: malformed, never an internal error.
+  const auto whole = write_parts(1, opt_, "b.safetensors", "whole");
+  std::ifstream whole_in(whole[0]);
+  std::stringstream whole_text;
+  whole_text << whole_in.rdbuf();
+  std::string g = whole_text.str();
+  g.insert(g.find("\"metadata_diffs\":"),
+           "\"graph\": {\"ir_version\": {\"a\": 8, \"b\": 8}, \"opsets\": [{\"domain\": \"ai.onnx\"}]},\n");
+  wdtest::write_bytes(file("g.json"), g);
+  expect_error([&] { merge_parts({path("g.json")}); }, Errc::malformed, {"g.json"});
   // A part of a later layout version.
   std::string v = all.str();
   const size_t ver = v.find("\"version\":1");
