@@ -23,6 +23,10 @@ struct Gate {
 // malformed or when the metric is not a numeric per-tensor (or summary) field.
 Gate parse_gate(const std::string& text);
 
+// Some gate reads tensor values (all but `graph`): such gates would all
+// pass, silently, on a --structure-only result.
+bool gates_need_values(const std::vector<Gate>& gates);
+
 // Marks triggered gates in each tensor's `failed` and in summary.failed.
 void apply_gates(DiffResult& result, const std::vector<Gate>& gates);
 

@@ -6,7 +6,6 @@
 #include <pybind11/stl.h>
 #include <tbb/global_control.h>
 
-#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -131,7 +130,7 @@ DiffReport diff(const py::object& a_spec, const py::object& b_spec, std::vector<
   validate(opt);
   std::vector<Gate> gates;
   for (const auto& g : fail_if) gates.push_back(parse_gate(g));
-  if (structure_only && std::any_of(gates.begin(), gates.end(), [](const Gate& g) { return !g.graph; }))
+  if (structure_only && gates_need_values(gates))  // as the CLI: without data they would all pass
     throw Error(Errc::usage, "--fail-if needs tensor values: not with --structure-only");
 
   Side a = side_from(a_spec);

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -83,7 +82,7 @@ Plan plan_of(const CliArgs& args, const wd::cli::MpiWorld* world) {
   wd::validate(opt);
   for (const auto& g : args.fail_if) p.gates.push_back(wd::parse_gate(g));
   // Gates name values; without data every one would pass, silently.
-  if (args.structure_only && std::any_of(p.gates.begin(), p.gates.end(), [](const wd::Gate& g) { return !g.graph; }))
+  if (args.structure_only && wd::gates_need_values(p.gates))
     throw wd::Error(wd::Errc::usage, "--fail-if needs tensor values: not with --structure-only");
   wd::check_sort_metric(args.sort);
   p.out.reports = wd::cli::report_requests({{"--json", args.json}, {"--csv", args.csv}, {"--html", args.html}});
@@ -190,7 +189,7 @@ int run_ranks(const CliArgs& args, wd::cli::MpiWorld& world) {
   return world.broadcast(code);
 }
 
-// Where the other ranks' stderr goes: rank 0 speaks for the job.
+// Where the other ranks' stdout and stderr go: rank 0 speaks for the job.
 struct NullBuffer : std::streambuf {
   int overflow(int c) override { return c; }
 };
@@ -204,7 +203,10 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "merge") return wd::cli::merge_command(argc - 1, argv + 1);
   const std::unique_ptr<wd::cli::MpiWorld> world = wd::cli::MpiWorld::join(&argc, &argv);
   static NullBuffer quiet;
-  if (world && world->rank() != 0) std::cerr.rdbuf(&quiet);
+  if (world && world->rank() != 0) {  // rank 0 alone prints: help, version, errors, the table
+    std::cerr.rdbuf(&quiet);
+    std::cout.rdbuf(&quiet);
+  }
   CliArgs args;
   CLI::App app{"weightdiff: compare the weights of two models, tensor by tensor", "weightdiff"};
   app.footer("One model: weightdiff inspect [OPTIONS] A  (dtype/shape/bytes, value stats,\n"
@@ -248,8 +250,6 @@ int main(int argc, char** argv) {
   // Under mpirun every rank takes part in every collective, whatever its
   // command line says (MPMD: each rank has its own): a rank that ends at
   // parsing (help, version, a bad option) ends every rank.
-  static NullBuffer quiet_out;
-  if (world->rank() != 0) std::cout.rdbuf(&quiet_out);
   const auto end = wd::cli::parse_only(app, argc, argv);
   if (const auto failed = world->first_failure(end ? 1 : 0, end ? end->line : std::string())) {
     if (world->rank() == 0 && !(end && end->line.empty()))  // help and version are printed already

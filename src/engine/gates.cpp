@@ -115,6 +115,10 @@ Gate parse_gate(const std::string& text) {
   return g;
 }
 
+bool gates_need_values(const std::vector<Gate>& gates) {
+  return std::any_of(gates.begin(), gates.end(), [](const Gate& g) { return !g.graph; });
+}
+
 void apply_gates(DiffResult& result, const std::vector<Gate>& gates) {
   for (const auto& g : gates) result.settings.fail_if.push_back(g.text);
   // NaN/Inf appearing or vanishing is invisible to every metric over the

@@ -219,9 +219,14 @@ class GraphWalker {
     if (summary_.truncated) return false;
     summary_bytes_ += bytes;
     if (summary_bytes_ <= kMaxSummaryBytes) return true;
+    drop_summary();
+    return false;
+  }
+
+  // A graph too large to summarise: no node comparison, reported as such.
+  void drop_summary() {
     summary_.truncated = true;
     std::vector<GraphNode>().swap(summary_.nodes);
-    return false;
   }
 
   void expect_message(const wire::Field& f, const char* in) const {
@@ -284,8 +289,7 @@ class GraphWalker {
 
   void add_summary_node(GraphNode node, const std::string& name, std::string op, const std::vector<wire::Span>& attrs) {
     if (summary_.nodes.size() == kMaxNamingNodes) {  // as naming: a hostile graph gets no comparison
-      summary_.truncated = true;
-      std::vector<GraphNode>().swap(summary_.nodes);
+      drop_summary();
       return;
     }
     if (summary_.truncated || !charge_summary(sizeof(GraphNode) + name.size() + op.size())) return;
